@@ -1,0 +1,1 @@
+//! The gofer: rvisor's file proxy.

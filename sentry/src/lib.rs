@@ -1,0 +1,1 @@
+//! The sentry: rvisor's userspace kernel.

@@ -1,0 +1,1 @@
+//! Shared helpers for rvisor end-to-end tests.
