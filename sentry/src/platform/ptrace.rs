@@ -1,0 +1,513 @@
+//! The ptrace platform: stub threads driven with `PTRACE_SYSEMU`.
+//!
+//! Every workload thread is one host thread of a stub process, traced by the
+//! one sentry thread that runs its task (ptrace requests must come from the
+//! tracer thread). `PTRACE_SYSEMU` makes every system call the workload makes
+//! stop in the sentry *before* the host kernel runs it, and the kernel then
+//! skips it: the sentry writes the result into `rax` and resumes.
+//!
+//! Host calls that the platform itself needs in the stub (mmap, munmap,
+//! mprotect, fork, exit) are *injected*: the registers are pointed at the
+//! trampoline (see [`super::stub`]) and the thread is resumed with
+//! `PTRACE_CONT`, so the call runs for real and traps back on the `int3`
+//! after it. Only those calls pass the stub's seccomp filter.
+
+use std::io;
+
+use libc::{c_long, c_void, pid_t, user_fpregs_struct, user_regs_struct};
+
+use super::stub::{self, STUB_BASE, STUB_SIZE, TRAMP_FORK, TRAMP_SYSCALL};
+use super::{PlatformError, Stop};
+
+/// The host signal the sentry sends a running stub thread to make it stop so
+/// that its task can notice a pending (emulated) signal or an exit request.
+pub const KICK_SIGNAL: i32 = libc::SIGUSR2;
+
+const PTRACE_OPTIONS: c_long =
+    (libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL) as c_long;
+
+/// Range of host special mappings ([vvar], [vdso]) that stay in every stub.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SpecialMappings {
+    /// Start of the vvar pages (or of the vdso when there are none).
+    pub vvar_start: u64,
+    /// Start of the vDSO image.
+    pub vdso_start: u64,
+    /// End of the vDSO image.
+    pub vdso_end: u64,
+}
+
+/// One traced host thread of a stub process, driven by the sentry thread
+/// that created or seized it. Not `Send`: ptrace requests are only valid from
+/// the tracer thread.
+pub struct StubThread {
+    tid: pid_t,
+    tgid: pid_t,
+    /// Registers with valid segment selectors, used as the base for
+    /// injected calls.
+    scratch: user_regs_struct,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+fn errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+fn ptrace_raw(req: libc::c_uint, pid: pid_t, addr: usize, data: usize) -> Result<c_long, i32> {
+    // SAFETY: ptrace with an integer request; any pointer passed in `addr`
+    // or `data` is supplied by the callers below and points to a live,
+    // correctly sized local of the type the request expects.
+    let r = unsafe { libc::ptrace(req, pid, addr as *mut c_void, data as *mut c_void) };
+    if r == -1 {
+        Err(errno())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Waits for a state change of `tid` (a traced thread), retrying on EINTR.
+fn wait_tid(tid: pid_t) -> Result<i32, i32> {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes the status into the local `status`.
+        let r = unsafe { libc::waitpid(tid, &mut status, libc::__WALL) };
+        if r == tid {
+            return Ok(status);
+        }
+        let e = errno();
+        if r == -1 && e == libc::EINTR {
+            continue;
+        }
+        return Err(e);
+    }
+}
+
+impl StubThread {
+    /// Creates a brand-new stub process from the in-memory stub ELF and
+    /// takes it under ptrace from the calling thread. The stub gets a
+    /// parent-death signal, ignores SIGCHLD (its exited children are reaped
+    /// by the host), has no file descriptors, and runs under a seccomp
+    /// filter that allows only the calls the platform injects.
+    pub fn spawn_initial() -> Result<(StubThread, SpecialMappings), PlatformError> {
+        let memfd = stub::stub_memfd().map_err(PlatformError::Io)?;
+        let memfd_raw = std::os::fd::AsRawFd::as_raw_fd(&memfd);
+        let empty: [*const libc::c_char; 1] = [std::ptr::null()];
+        let path = c"";
+        // SAFETY: fork in a multi-threaded program; the child only calls
+        // async-signal-safe functions (raw syscalls) before execveat or
+        // _exit, and touches no locks or allocator state.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(PlatformError::Os("fork stub", errno()));
+        }
+        if pid == 0 {
+            // SAFETY: child side of fork: raw syscalls only, see above.
+            unsafe {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+                for sig in 1..32 {
+                    if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                        libc::signal(sig, libc::SIG_DFL);
+                    }
+                }
+                libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+                libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+                if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
+                    libc::_exit(126);
+                }
+                libc::syscall(
+                    libc::SYS_execveat,
+                    memfd_raw,
+                    path.as_ptr(),
+                    empty.as_ptr(),
+                    empty.as_ptr(),
+                    libc::AT_EMPTY_PATH,
+                );
+                libc::_exit(127);
+            }
+        }
+        drop(memfd);
+        let status = wait_tid(pid).map_err(|e| PlatformError::Os("wait stub", e))?;
+        if !libc::WIFSTOPPED(status) || libc::WSTOPSIG(status) != libc::SIGTRAP {
+            return Err(PlatformError::StubStart(status));
+        }
+        ptrace_raw(libc::PTRACE_SETOPTIONS, pid, 0, PTRACE_OPTIONS as usize)
+            .map_err(|e| PlatformError::Os("PTRACE_SETOPTIONS", e))?;
+        let mut st = StubThread {
+            tid: pid,
+            tgid: pid,
+            scratch: user_regs_struct_zeroed(),
+            _not_send: std::marker::PhantomData,
+        };
+        st.scratch = st.get_regs()?;
+        let special = read_special_mappings(pid)?;
+        st.clean_initial_address_space(&special)?;
+        st.install_seccomp()?;
+        Ok((st, special))
+    }
+
+    /// Takes under ptrace a stub thread that an injected fork/clone created
+    /// and that now parks in the trampoline's pause loop.
+    pub fn seize(tid: pid_t, tgid: pid_t, scratch: user_regs_struct) -> Result<StubThread, PlatformError> {
+        ptrace_raw(libc::PTRACE_SEIZE, tid, 0, PTRACE_OPTIONS as usize)
+            .map_err(|e| PlatformError::Os("PTRACE_SEIZE", e))?;
+        ptrace_raw(libc::PTRACE_INTERRUPT, tid, 0, 0).map_err(|e| PlatformError::Os("PTRACE_INTERRUPT", e))?;
+        loop {
+            let status = wait_tid(tid).map_err(|e| PlatformError::Os("wait seized", e))?;
+            if libc::WIFSTOPPED(status) {
+                let event = (status >> 16) & 0xff;
+                if event == libc::PTRACE_EVENT_STOP {
+                    break;
+                }
+                // A signal-delivery stop before the interrupt: suppress it.
+                ptrace_raw(libc::PTRACE_CONT, tid, 0, 0).map_err(|e| PlatformError::Os("PTRACE_CONT", e))?;
+                continue;
+            }
+            return Err(PlatformError::StubStart(status));
+        }
+        Ok(StubThread { tid, tgid, scratch, _not_send: std::marker::PhantomData })
+    }
+
+    /// Host thread id of this stub thread (in the sentry's pid namespace).
+    pub fn tid(&self) -> pid_t {
+        self.tid
+    }
+
+    /// Host process id of the stub this thread belongs to.
+    pub fn tgid(&self) -> pid_t {
+        self.tgid
+    }
+
+    /// Registers usable as the base of injected calls in this stub.
+    pub fn scratch_regs(&self) -> user_regs_struct {
+        self.scratch
+    }
+
+    /// Reads the thread's general registers.
+    pub fn get_regs(&self) -> Result<user_regs_struct, PlatformError> {
+        let mut regs = user_regs_struct_zeroed();
+        ptrace_raw(libc::PTRACE_GETREGS, self.tid, 0, &mut regs as *mut _ as usize)
+            .map_err(|e| PlatformError::Os("PTRACE_GETREGS", e))?;
+        Ok(regs)
+    }
+
+    /// Writes the thread's general registers.
+    pub fn set_regs(&self, regs: &user_regs_struct) -> Result<(), PlatformError> {
+        ptrace_raw(libc::PTRACE_SETREGS, self.tid, 0, regs as *const _ as usize)
+            .map_err(|e| PlatformError::Os("PTRACE_SETREGS", e))?;
+        Ok(())
+    }
+
+    /// Reads the thread's FP/SSE state (fxsave layout).
+    pub fn get_fpregs(&self) -> Result<user_fpregs_struct, PlatformError> {
+        // SAFETY: user_fpregs_struct is plain old data; all-zero is valid.
+        let mut fp: user_fpregs_struct = unsafe { std::mem::zeroed() };
+        ptrace_raw(libc::PTRACE_GETFPREGS, self.tid, 0, &mut fp as *mut _ as usize)
+            .map_err(|e| PlatformError::Os("PTRACE_GETFPREGS", e))?;
+        Ok(fp)
+    }
+
+    /// Writes the thread's FP/SSE state (fxsave layout).
+    pub fn set_fpregs(&self, fp: &user_fpregs_struct) -> Result<(), PlatformError> {
+        ptrace_raw(libc::PTRACE_SETFPREGS, self.tid, 0, fp as *const _ as usize)
+            .map_err(|e| PlatformError::Os("PTRACE_SETFPREGS", e))?;
+        Ok(())
+    }
+
+    /// Runs the workload's register context until its next system call,
+    /// fault or interruption. On return `regs` holds the thread's registers.
+    pub fn run(&self, regs: &mut user_regs_struct) -> Result<Stop, PlatformError> {
+        self.set_regs(regs)?;
+        let mut resume_sig = 0usize;
+        loop {
+            ptrace_raw(libc::PTRACE_SYSEMU, self.tid, 0, resume_sig)
+                .map_err(|e| PlatformError::Os("PTRACE_SYSEMU", e))?;
+            resume_sig = 0;
+            let status = wait_tid(self.tid).map_err(|e| PlatformError::Os("wait", e))?;
+            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                return Ok(Stop::Died(status));
+            }
+            if !libc::WIFSTOPPED(status) {
+                continue;
+            }
+            let sig = libc::WSTOPSIG(status);
+            if sig == (libc::SIGTRAP | 0x80) {
+                *regs = self.get_regs()?;
+                return Ok(Stop::Syscall);
+            }
+            if (status >> 16) != 0 {
+                // PTRACE_EVENT_STOP (group-stop or interrupt): just resume.
+                continue;
+            }
+            match sig {
+                libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP => {
+                    let info = self.get_siginfo()?;
+                    if info.si_code > 0 {
+                        *regs = self.get_regs()?;
+                        // SAFETY: for the fault signals above with a
+                        // kernel si_code, si_addr is the valid union member.
+                        let addr = unsafe { info.si_addr() } as u64;
+                        return Ok(Stop::Fault { signo: sig, code: info.si_code, addr });
+                    }
+                    // Sent by someone on the host: not the workload's doing.
+                    continue;
+                }
+                KICK_SIGNAL => {
+                    *regs = self.get_regs()?;
+                    return Ok(Stop::Interrupted);
+                }
+                libc::SIGKILL => return Ok(Stop::Died(status)),
+                _ => {
+                    // SIGCHLD from an exiting child stub and the like: the
+                    // host's business, never delivered to the workload.
+                    let _ = resume_sig;
+                    continue;
+                }
+            }
+        }
+    }
+
+    fn get_siginfo(&self) -> Result<libc::siginfo_t, PlatformError> {
+        // SAFETY: siginfo_t is plain old data; all-zero is valid.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        ptrace_raw(libc::PTRACE_GETSIGINFO, self.tid, 0, &mut info as *mut _ as usize)
+            .map_err(|e| PlatformError::Os("PTRACE_GETSIGINFO", e))?;
+        Ok(info)
+    }
+
+    fn inject_at(&self, rip: u64, nr: i64, args: [u64; 6]) -> Result<i64, PlatformError> {
+        let mut regs = self.scratch;
+        regs.rip = rip;
+        regs.rax = nr as u64;
+        regs.orig_rax = u64::MAX;
+        regs.rdi = args[0];
+        regs.rsi = args[1];
+        regs.rdx = args[2];
+        regs.r10 = args[3];
+        regs.r8 = args[4];
+        regs.r9 = args[5];
+        self.set_regs(&regs)?;
+        loop {
+            ptrace_raw(libc::PTRACE_CONT, self.tid, 0, 0).map_err(|e| PlatformError::Os("PTRACE_CONT", e))?;
+            let status = wait_tid(self.tid).map_err(|e| PlatformError::Os("wait inject", e))?;
+            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                return Err(PlatformError::StubDied(status));
+            }
+            if libc::WIFSTOPPED(status) && libc::WSTOPSIG(status) == libc::SIGTRAP && (status >> 16) == 0 {
+                let out = self.get_regs()?;
+                if out.rip == rip + 3 || (rip == TRAMP_FORK && out.rip > rip) {
+                    return Ok(out.rax as i64);
+                }
+                return Err(PlatformError::InjectLost(out.rip));
+            }
+            // Any other stop (a kick, SIGCHLD): suppress and continue.
+        }
+    }
+
+    /// Runs one host system call in the stub on the platform's behalf and
+    /// returns its raw result (negative errno on failure).
+    pub fn inject(&self, nr: i64, args: [u64; 6]) -> Result<i64, PlatformError> {
+        self.inject_at(TRAMP_SYSCALL, nr, args)
+    }
+
+    /// Injects a `clone` with `flags` (for a new process or thread). The new
+    /// host thread parks in the trampoline's pause loop until seized.
+    /// Returns its host tid.
+    pub fn inject_clone(&self, flags: u64) -> Result<pid_t, PlatformError> {
+        let r = self.inject_at(TRAMP_FORK, libc::SYS_clone, [flags, 0, 0, 0, 0, 0])?;
+        if r < 0 {
+            return Err(PlatformError::Os("injected clone", (-r) as i32));
+        }
+        Ok(r as pid_t)
+    }
+
+    /// Ends this host thread: points it at an injected `exit(0)` and detaches,
+    /// so that the tracer can go away without taking the process with it.
+    pub fn detach_and_exit(self) {
+        let mut regs = self.scratch;
+        regs.rip = TRAMP_SYSCALL;
+        regs.rax = libc::SYS_exit as u64;
+        regs.orig_rax = u64::MAX;
+        regs.rdi = 0;
+        if self.set_regs(&regs).is_ok() {
+            let _ = ptrace_raw(libc::PTRACE_DETACH, self.tid, 0, 0);
+        }
+    }
+
+    /// Kills the whole stub process and reaps this thread's exit.
+    pub fn kill_process(&self) {
+        // SAFETY: kill with a pid the sentry owns (its own stub).
+        unsafe { libc::kill(self.tgid, libc::SIGKILL) };
+        loop {
+            match wait_tid(self.tid) {
+                Ok(status) if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) => break,
+                Ok(_) => continue,
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Waits until this (already killed) thread is gone.
+    pub fn reap(&self) {
+        loop {
+            match wait_tid(self.tid) {
+                Ok(status) if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) => break,
+                Ok(_) => {
+                    let _ = ptrace_raw(libc::PTRACE_CONT, self.tid, 0, 0);
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Reads the stub's memory at `addr` into `buf`; returns bytes read
+    /// (short at the first unreadable page).
+    pub fn read_mem(&self, addr: u64, buf: &mut [u8]) -> usize {
+        vm_rw(self.tid, addr, buf.as_mut_ptr(), buf.len(), false)
+    }
+
+    /// Writes `buf` into the stub's memory at `addr`; returns bytes written
+    /// (short at the first unwritable page).
+    pub fn write_mem(&self, addr: u64, buf: &[u8]) -> usize {
+        vm_rw(self.tid, addr, buf.as_ptr() as *mut u8, buf.len(), true)
+    }
+
+    fn clean_initial_address_space(&self, special: &SpecialMappings) -> Result<(), PlatformError> {
+        unmap_all_but_special(self, special)
+    }
+
+    fn install_seccomp(&self) -> Result<(), PlatformError> {
+        let prog = super::seccomp::stub_filter()?;
+        // The filter and its sock_fprog header go into a scratch anonymous
+        // page, unmapped once the filter is installed.
+        let len = prog.len() * 8;
+        let page = self.inject(
+            libc::SYS_mmap,
+            [0, (len + 16 + 4095) as u64 & !4095, (libc::PROT_READ | libc::PROT_WRITE) as u64, (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64, u64::MAX, 0],
+        )?;
+        if page < 0 {
+            return Err(PlatformError::Os("mmap seccomp scratch", (-page) as i32));
+        }
+        let page = page as u64;
+        let mut bytes = Vec::with_capacity(len + 16);
+        bytes.extend_from_slice(&(prog.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(&[0u8; 6]);
+        bytes.extend_from_slice(&(page + 16).to_le_bytes());
+        for ins in &prog {
+            bytes.extend_from_slice(&ins.code.to_le_bytes());
+            bytes.push(ins.jt);
+            bytes.push(ins.jf);
+            bytes.extend_from_slice(&ins.k.to_le_bytes());
+        }
+        if self.write_mem(page, &bytes) != bytes.len() {
+            return Err(PlatformError::Os("write seccomp filter", libc::EFAULT));
+        }
+        let r = self.inject(libc::SYS_prctl, [libc::PR_SET_NO_NEW_PRIVS as u64, 1, 0, 0, 0, 0])?;
+        if r < 0 {
+            return Err(PlatformError::Os("PR_SET_NO_NEW_PRIVS", (-r) as i32));
+        }
+        let r = self.inject(libc::SYS_seccomp, [libc::SECCOMP_SET_MODE_FILTER as u64, 0, page, 0, 0, 0])?;
+        if r < 0 {
+            return Err(PlatformError::Os("seccomp", (-r) as i32));
+        }
+        let r = self.inject(libc::SYS_munmap, [page, (len + 16 + 4095) as u64 & !4095, 0, 0, 0, 0])?;
+        if r < 0 {
+            return Err(PlatformError::Os("munmap seccomp scratch", (-r) as i32));
+        }
+        Ok(())
+    }
+
+    /// Sends the kick signal to this thread so that a running workload
+    /// stops in the sentry. Safe to call from any thread.
+    pub fn kick(tgid: pid_t, tid: pid_t) {
+        // SAFETY: tgkill on the sentry's own stub thread.
+        unsafe { libc::syscall(libc::SYS_tgkill, tgid, tid, KICK_SIGNAL) };
+    }
+}
+
+/// Unmaps everything in the stub except the trampoline and the host's
+/// special mappings (vvar, vDSO), leaving an empty address space for a new
+/// program image.
+pub fn unmap_all_but_special(st: &StubThread, special: &SpecialMappings) -> Result<(), PlatformError> {
+    const TOP: u64 = 0x7fff_ffff_f000;
+    let mut keep = [(STUB_BASE, STUB_BASE + STUB_SIZE), (special.vvar_start, special.vdso_end)];
+    keep.sort();
+    let mut cur = 0x1000u64;
+    for (s, e) in keep {
+        if s > cur {
+            let r = st.inject(libc::SYS_munmap, [cur, s - cur, 0, 0, 0, 0])?;
+            if r < 0 {
+                return Err(PlatformError::Os("munmap", (-r) as i32));
+            }
+        }
+        cur = cur.max(e);
+    }
+    if TOP > cur {
+        let r = st.inject(libc::SYS_munmap, [cur, TOP - cur, 0, 0, 0, 0])?;
+        if r < 0 {
+            return Err(PlatformError::Os("munmap", (-r) as i32));
+        }
+    }
+    Ok(())
+}
+
+fn vm_rw(tid: pid_t, addr: u64, buf: *mut u8, len: usize, write: bool) -> usize {
+    let mut done = 0usize;
+    while done < len {
+        let chunk = len - done;
+        let local = libc::iovec { iov_base: buf.wrapping_add(done) as *mut c_void, iov_len: chunk };
+        let remote = libc::iovec { iov_base: (addr.wrapping_add(done as u64)) as *mut c_void, iov_len: chunk };
+        // SAFETY: `local` covers `chunk` bytes inside the caller's buffer
+        // (`buf[done..len]`); the remote side is the stub's memory, which
+        // the kernel checks.
+        let r = unsafe {
+            if write {
+                libc::process_vm_writev(tid, &local, 1, &remote, 1, 0)
+            } else {
+                libc::process_vm_readv(tid, &local, 1, &remote, 1, 0)
+            }
+        };
+        if r <= 0 {
+            // Partial transfers stop at page granularity; retry the part
+            // up to the next page boundary byte-exactly is not possible, so
+            // report what was done.
+            break;
+        }
+        done += r as usize;
+    }
+    done
+}
+
+fn user_regs_struct_zeroed() -> user_regs_struct {
+    // SAFETY: user_regs_struct is plain integers; all-zero is valid.
+    unsafe { std::mem::zeroed() }
+}
+
+/// Finds the host's special mappings in a fresh stub from its maps file.
+fn read_special_mappings(pid: pid_t) -> Result<SpecialMappings, PlatformError> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).map_err(PlatformError::Io)?;
+    let mut sm = SpecialMappings::default();
+    let mut lo = u64::MAX;
+    for line in maps.lines() {
+        let mut parts = line.split_whitespace();
+        let range = parts.next().unwrap_or("");
+        let name = parts.nth(4).unwrap_or("");
+        let (s, e) = range.split_once('-').unwrap_or(("0", "0"));
+        let s = u64::from_str_radix(s, 16).unwrap_or(0);
+        let e = u64::from_str_radix(e, 16).unwrap_or(0);
+        if name.starts_with("[vvar") || name == "[vdso]" {
+            lo = lo.min(s);
+            sm.vdso_end = sm.vdso_end.max(e);
+        }
+        if name == "[vdso]" {
+            sm.vdso_start = s;
+        }
+    }
+    if sm.vdso_start == 0 {
+        return Err(PlatformError::NoVdso);
+    }
+    sm.vvar_start = lo;
+    Ok(sm)
+}
