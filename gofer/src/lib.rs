@@ -1,1 +1,23 @@
 //! The gofer: rvisor's file proxy.
+//!
+//! The sentry never touches host files by path. It asks the gofer — a
+//! separate, confined process — to walk, stat, list and open files beneath
+//! one root directory, over a `SOCK_SEQPACKET` socket. Opened files come
+//! back as donated host fds, so reads and writes need no round trip.
+//!
+//! * [`protocol`] — the wire messages and their encoding.
+//! * [`server`] — the gofer's request loop, [`server::serve`].
+//! * [`client`] — the sentry's side, [`client::GoferClient`].
+//! * [`confine`] — mount-namespace and seccomp confinement of the gofer
+//!   process, to run before [`server::serve`].
+
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod confine;
+mod error;
+pub mod protocol;
+pub mod server;
+mod transport;
+
+pub use error::GoferError;

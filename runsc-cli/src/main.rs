@@ -1,1 +1,104 @@
-fn main() {}
+//! `rvisor`: the command line. runc-compatible commands (later), `do` to
+//! run a command sandboxed over the host's root, and the hidden `gofer`
+//! subcommand the runtime re-executes itself with.
+
+mod cmd_do;
+mod cmd_gofer;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// rvisor: a sandbox runtime for Linux containers.
+#[derive(Parser, Debug)]
+#[command(name = "rvisor", version, about)]
+struct Cli {
+    /// Directory for container state.
+    #[arg(long, global = true, default_value = "/run/rvisor")]
+    root: PathBuf,
+    /// Log file for runtime messages.
+    #[arg(long, global = true)]
+    log: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long = "log-format", global = true, default_value = "text")]
+    log_format: String,
+    /// Verbose logging.
+    #[arg(long, global = true)]
+    debug: bool,
+    /// Write the sentry's debug log to this file.
+    #[arg(long = "debug-log", global = true)]
+    debug_log: Option<PathBuf>,
+    /// Log every system call of the workload (strace style) to stderr.
+    #[arg(long, global = true)]
+    strace: bool,
+    /// Platform: only "ptrace" exists.
+    #[arg(long, global = true, default_value = "ptrace")]
+    platform: String,
+    /// Network mode: only "none" exists.
+    #[arg(long, global = true, default_value = "none")]
+    network: String,
+    /// Accepted for runc compatibility.
+    #[arg(long = "systemd-cgroup", global = true)]
+    systemd_cgroup: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a command sandboxed over the host's root (read-only, with the
+    /// sandbox's own /tmp, /dev and /proc).
+    Do(cmd_do::DoArgs),
+    /// The file proxy (started by rvisor itself).
+    #[command(hide = true)]
+    Gofer(cmd_gofer::GoferArgs),
+}
+
+fn init_logging(cli: &Cli) {
+    let level = if cli.debug { "debug" } else if cli.debug_log.is_some() { "info" } else { "error" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RVISOR_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let path = cli.debug_log.as_ref().or(cli.log.as_ref());
+    let file = path.and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match (file, cli.log_format.as_str()) {
+        (Some(f), "json") => builder.json().with_writer(std::sync::Mutex::new(f)).try_init(),
+        (Some(f), _) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(f)).try_init(),
+        (None, _) => builder.with_writer(std::io::stderr).try_init(),
+    };
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    if cli.platform != "ptrace" {
+        eprintln!("rvisor: unsupported platform {:?} (only \"ptrace\")", cli.platform);
+        std::process::exit(125);
+    }
+    if cli.network != "none" {
+        eprintln!("rvisor: unsupported network mode {:?} (only \"none\")", cli.network);
+        std::process::exit(125);
+    }
+    let _ = (&cli.root, cli.systemd_cgroup);
+    let result = match &cli.command {
+        Command::Do(args) => cmd_do::run(&cli_opts(&cli), args),
+        Command::Gofer(args) => cmd_gofer::run(args).map(|()| 0),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("rvisor: {e:#}");
+            std::process::exit(125);
+        }
+    }
+}
+
+/// Global options the subcommands use.
+pub struct GlobalOpts {
+    /// --strace.
+    pub strace: bool,
+}
+
+fn cli_opts(cli: &Cli) -> GlobalOpts {
+    GlobalOpts { strace: cli.strace }
+}

@@ -48,3 +48,4 @@ fn forked_stub_is_seized_by_another_thread() {
     h.join().unwrap();
     stub.kill_process();
 }
+

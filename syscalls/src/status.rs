@@ -1,0 +1,446 @@
+//! The exhaustive per-syscall support status of the sentry.
+//!
+//! [`support`] is the single source of truth: edit its `match` (one arm per
+//! line) when a syscall gains or loses support.
+
+use crate::table::all_sysnos;
+use crate::Sysno;
+
+/// How completely the sentry implements a syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// Fully implemented.
+    Implemented,
+    /// Implemented for common cases; the string says what is supported /
+    /// rejected.
+    Partial(&'static str),
+    /// Not implemented; the sentry returns `ENOSYS`.
+    Unsupported,
+}
+
+/// What the sentry supports of `ioctl`.
+const IOCTL_NOTE: &str =
+    "FIONREAD FIONBIO FIOCLEX FIONCLEX TCGETS TIOCGWINSZ TIOCGPGRP TIOCSPGRP; others ENOTTY/EINVAL";
+/// What the sentry supports of `madvise`.
+const MADVISE_NOTE: &str = "MADV_DONTNEED MADV_FREE honoured; other advice accepted as a no-op";
+/// What the sentry supports of `prctl`.
+const PRCTL_NOTE: &str = "PR_SET_NAME PR_GET_NAME PR_SET_PDEATHSIG PR_GET_PDEATHSIG PR_SET_NO_NEW_PRIVS PR_GET_NO_NEW_PRIVS PR_GET_DUMPABLE PR_SET_DUMPABLE";
+/// What the sentry supports of `arch_prctl`.
+const ARCH_PRCTL_NOTE: &str = "ARCH_SET_FS ARCH_GET_FS only";
+/// What the sentry supports of `futex`.
+const FUTEX_NOTE: &str = "FUTEX_WAIT WAKE REQUEUE CMP_REQUEUE WAIT_BITSET WAKE_BITSET; no PI";
+
+/// Returns the support status of a syscall. Every x86-64 syscall not listed
+/// explicitly is [`Support::Unsupported`].
+pub fn support(s: Sysno) -> Support {
+    use Support::{Implemented, Partial, Unsupported};
+    match s {
+        Sysno::read => Implemented,
+        Sysno::write => Implemented,
+        Sysno::open => Implemented,
+        Sysno::close => Implemented,
+        Sysno::stat => Implemented,
+        Sysno::fstat => Implemented,
+        Sysno::lstat => Implemented,
+        Sysno::poll => Implemented,
+        Sysno::lseek => Implemented,
+        Sysno::mmap => Implemented,
+        Sysno::mprotect => Implemented,
+        Sysno::munmap => Implemented,
+        Sysno::brk => Implemented,
+        Sysno::rt_sigaction => Implemented,
+        Sysno::rt_sigprocmask => Implemented,
+        Sysno::rt_sigreturn => Implemented,
+        Sysno::ioctl => Partial(IOCTL_NOTE),
+        Sysno::pread64 => Implemented,
+        Sysno::pwrite64 => Implemented,
+        Sysno::readv => Implemented,
+        Sysno::writev => Implemented,
+        Sysno::access => Implemented,
+        Sysno::pipe => Implemented,
+        Sysno::select => Implemented,
+        Sysno::sched_yield => Implemented,
+        Sysno::mremap => Implemented,
+        Sysno::msync => Implemented,
+        Sysno::mincore => Implemented,
+        Sysno::madvise => Partial(MADVISE_NOTE),
+        Sysno::dup => Implemented,
+        Sysno::dup2 => Implemented,
+        Sysno::pause => Implemented,
+        Sysno::nanosleep => Implemented,
+        Sysno::getitimer => Implemented,
+        Sysno::alarm => Implemented,
+        Sysno::setitimer => Implemented,
+        Sysno::getpid => Implemented,
+        Sysno::clone => Implemented,
+        Sysno::fork => Implemented,
+        Sysno::vfork => Implemented,
+        Sysno::execve => Implemented,
+        Sysno::exit => Implemented,
+        Sysno::wait4 => Implemented,
+        Sysno::kill => Implemented,
+        Sysno::uname => Implemented,
+        Sysno::fcntl => Implemented,
+        Sysno::getdents64 => Implemented,
+        Sysno::getcwd => Implemented,
+        Sysno::chdir => Implemented,
+        Sysno::fchdir => Implemented,
+        Sysno::readlink => Implemented,
+        Sysno::umask => Implemented,
+        Sysno::gettimeofday => Implemented,
+        Sysno::getrlimit => Implemented,
+        Sysno::getrusage => Implemented,
+        Sysno::sysinfo => Implemented,
+        Sysno::times => Implemented,
+        Sysno::getuid => Implemented,
+        Sysno::getgid => Implemented,
+        Sysno::setuid => Implemented,
+        Sysno::setgid => Implemented,
+        Sysno::geteuid => Implemented,
+        Sysno::getegid => Implemented,
+        Sysno::setpgid => Implemented,
+        Sysno::getppid => Implemented,
+        Sysno::getpgrp => Implemented,
+        Sysno::setsid => Implemented,
+        Sysno::setreuid => Implemented,
+        Sysno::setregid => Implemented,
+        Sysno::getgroups => Implemented,
+        Sysno::setgroups => Implemented,
+        Sysno::setresuid => Implemented,
+        Sysno::getresuid => Implemented,
+        Sysno::setresgid => Implemented,
+        Sysno::getresgid => Implemented,
+        Sysno::getpgid => Implemented,
+        Sysno::getsid => Implemented,
+        Sysno::rt_sigpending => Implemented,
+        Sysno::rt_sigtimedwait => Implemented,
+        Sysno::rt_sigqueueinfo => Implemented,
+        Sysno::rt_sigsuspend => Implemented,
+        Sysno::sigaltstack => Implemented,
+        Sysno::sched_getparam => Implemented,
+        Sysno::sched_getscheduler => Implemented,
+        Sysno::mlock => Implemented,
+        Sysno::munlock => Implemented,
+        Sysno::mlockall => Implemented,
+        Sysno::munlockall => Implemented,
+        Sysno::prctl => Partial(PRCTL_NOTE),
+        Sysno::arch_prctl => Partial(ARCH_PRCTL_NOTE),
+        Sysno::setrlimit => Implemented,
+        Sysno::gettid => Implemented,
+        Sysno::tkill => Implemented,
+        Sysno::time => Implemented,
+        Sysno::futex => Partial(FUTEX_NOTE),
+        Sysno::sched_getaffinity => Implemented,
+        Sysno::epoll_create => Implemented,
+        Sysno::set_tid_address => Implemented,
+        Sysno::clock_gettime => Implemented,
+        Sysno::clock_getres => Implemented,
+        Sysno::clock_nanosleep => Implemented,
+        Sysno::exit_group => Implemented,
+        Sysno::epoll_wait => Implemented,
+        Sysno::epoll_ctl => Implemented,
+        Sysno::tgkill => Implemented,
+        Sysno::waitid => Implemented,
+        Sysno::openat => Implemented,
+        Sysno::newfstatat => Implemented,
+        Sysno::readlinkat => Implemented,
+        Sysno::faccessat => Implemented,
+        Sysno::pselect6 => Implemented,
+        Sysno::ppoll => Implemented,
+        Sysno::set_robust_list => Implemented,
+        Sysno::get_robust_list => Implemented,
+        Sysno::epoll_pwait => Implemented,
+        Sysno::eventfd => Implemented,
+        Sysno::eventfd2 => Implemented,
+        Sysno::epoll_create1 => Implemented,
+        Sysno::dup3 => Implemented,
+        Sysno::pipe2 => Implemented,
+        Sysno::preadv => Implemented,
+        Sysno::pwritev => Implemented,
+        Sysno::prlimit64 => Implemented,
+        Sysno::getcpu => Implemented,
+        Sysno::getrandom => Implemented,
+        Sysno::execveat => Implemented,
+        Sysno::mlock2 => Implemented,
+        Sysno::statx => Implemented,
+        Sysno::close_range => Implemented,
+        Sysno::faccessat2 => Implemented,
+        Sysno::rseq => Unsupported,
+        _ => Unsupported,
+    }
+}
+
+/// Extra note shown in [`markdown_table`] for a syscall (the partial-support
+/// description, or what an unsupported call returns).
+pub fn notes(s: Sysno) -> &'static str {
+    match support(s) {
+        Support::Implemented => "",
+        Support::Partial(n) => n,
+        Support::Unsupported => "returns ENOSYS",
+    }
+}
+
+/// Returns `(implemented, partial, unsupported)` counts over every x86-64 syscall.
+pub fn counts() -> (usize, usize, usize) {
+    let mut c = (0, 0, 0);
+    for s in all_sysnos() {
+        match support(s) {
+            Support::Implemented => c.0 += 1,
+            Support::Partial(_) => c.1 += 1,
+            Support::Unsupported => c.2 += 1,
+        }
+    }
+    c
+}
+
+/// Renders the status of every x86-64 syscall as a Markdown table with
+/// columns number | name | status | notes, in numeric order.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| number | name | status | notes |\n|---:|---|---|---|\n");
+    for s in all_sysnos() {
+        let status = match support(s) {
+            Support::Implemented => "implemented",
+            Support::Partial(_) => "partial",
+            Support::Unsupported => "unsupported",
+        };
+        let note = notes(s).replace('|', "\\|");
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            s.id(),
+            s.name(),
+            status,
+            note
+        ));
+    }
+    out
+}
+
+/// Returns every syscall the sentry serves at least partially
+/// ([`Support::Implemented`] or [`Support::Partial`]), in numeric order.
+pub fn implemented_set() -> Vec<Sysno> {
+    all_sysnos()
+        .filter(|&s| support(s) != Support::Unsupported)
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::table::{arg_kinds, ArgKind};
+
+    #[test]
+    fn every_sysno_is_classified() {
+        let mut n = 0;
+        for s in Sysno::iter() {
+            let _ = support(s);
+            n += 1;
+        }
+        assert!(n > 300);
+        let (i, p, u) = counts();
+        assert_eq!(i + p + u, Sysno::count());
+        assert_eq!(i + p + u, all_sysnos().count());
+        assert_eq!(p, 5);
+        assert!(i > 120, "implemented {i}");
+    }
+
+    #[test]
+    fn spot_checks() {
+        assert_eq!(support(Sysno::read), Support::Implemented);
+        assert_eq!(support(Sysno::setresgid), Support::Implemented);
+        assert!(matches!(support(Sysno::ioctl), Support::Partial(_)));
+        assert!(matches!(support(Sysno::futex), Support::Partial(s) if s.contains("no PI")));
+        assert_eq!(support(Sysno::rseq), Support::Unsupported);
+        assert_eq!(support(Sysno::socket), Support::Unsupported);
+        assert_eq!(support(Sysno::io_uring_setup), Support::Unsupported);
+        assert_eq!(support(Sysno::lsm_list_modules), Support::Unsupported);
+    }
+
+    #[test]
+    fn implemented_set_matches_counts() {
+        let set = implemented_set();
+        let (i, p, _) = counts();
+        assert_eq!(set.len(), i + p);
+        assert!(set.contains(&Sysno::openat));
+        assert!(set.contains(&Sysno::prctl));
+        assert!(!set.contains(&Sysno::rseq));
+        assert!(set.windows(2).all(|w| w[0].id() < w[1].id()));
+    }
+
+    #[test]
+    fn implemented_syscalls_have_real_arg_tables() {
+        for s in implemented_set() {
+            let k = arg_kinds(s);
+            assert!(
+                !(k.len() == 6 && k.iter().all(|&a| a == ArgKind::Hex)),
+                "{s} has no argument table"
+            );
+        }
+    }
+
+    #[test]
+    fn markdown() {
+        let t = markdown_table();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 2 + Sysno::count());
+        assert_eq!(lines[0], "| number | name | status | notes |");
+        assert_eq!(lines[2], "| 0 | read | implemented |  |");
+        assert!(t.contains("| 16 | ioctl | partial | FIONREAD"));
+        assert!(t.contains("| 334 | rseq | unsupported | returns ENOSYS |"));
+    }
+
+    #[test]
+    fn initial_classification() {
+        let expected = [
+            Sysno::read,
+            Sysno::write,
+            Sysno::open,
+            Sysno::close,
+            Sysno::stat,
+            Sysno::fstat,
+            Sysno::lstat,
+            Sysno::poll,
+            Sysno::lseek,
+            Sysno::mmap,
+            Sysno::mprotect,
+            Sysno::munmap,
+            Sysno::brk,
+            Sysno::rt_sigaction,
+            Sysno::rt_sigprocmask,
+            Sysno::rt_sigreturn,
+            Sysno::ioctl,
+            Sysno::pread64,
+            Sysno::pwrite64,
+            Sysno::readv,
+            Sysno::writev,
+            Sysno::access,
+            Sysno::pipe,
+            Sysno::select,
+            Sysno::sched_yield,
+            Sysno::mremap,
+            Sysno::msync,
+            Sysno::mincore,
+            Sysno::madvise,
+            Sysno::dup,
+            Sysno::dup2,
+            Sysno::pause,
+            Sysno::nanosleep,
+            Sysno::getitimer,
+            Sysno::alarm,
+            Sysno::setitimer,
+            Sysno::getpid,
+            Sysno::clone,
+            Sysno::fork,
+            Sysno::vfork,
+            Sysno::execve,
+            Sysno::exit,
+            Sysno::wait4,
+            Sysno::kill,
+            Sysno::uname,
+            Sysno::fcntl,
+            Sysno::getdents64,
+            Sysno::getcwd,
+            Sysno::chdir,
+            Sysno::fchdir,
+            Sysno::readlink,
+            Sysno::umask,
+            Sysno::gettimeofday,
+            Sysno::getrlimit,
+            Sysno::getrusage,
+            Sysno::sysinfo,
+            Sysno::times,
+            Sysno::getuid,
+            Sysno::getgid,
+            Sysno::getegid,
+            Sysno::geteuid,
+            Sysno::setpgid,
+            Sysno::getppid,
+            Sysno::getpgrp,
+            Sysno::setsid,
+            Sysno::getgroups,
+            Sysno::getpgid,
+            Sysno::getsid,
+            Sysno::rt_sigpending,
+            Sysno::rt_sigtimedwait,
+            Sysno::rt_sigqueueinfo,
+            Sysno::rt_sigsuspend,
+            Sysno::sigaltstack,
+            Sysno::arch_prctl,
+            Sysno::prctl,
+            Sysno::setrlimit,
+            Sysno::gettid,
+            Sysno::time,
+            Sysno::futex,
+            Sysno::sched_getaffinity,
+            Sysno::set_tid_address,
+            Sysno::clock_gettime,
+            Sysno::clock_getres,
+            Sysno::clock_nanosleep,
+            Sysno::exit_group,
+            Sysno::epoll_wait,
+            Sysno::epoll_ctl,
+            Sysno::tgkill,
+            Sysno::tkill,
+            Sysno::waitid,
+            Sysno::openat,
+            Sysno::newfstatat,
+            Sysno::readlinkat,
+            Sysno::faccessat,
+            Sysno::pselect6,
+            Sysno::ppoll,
+            Sysno::set_robust_list,
+            Sysno::get_robust_list,
+            Sysno::epoll_pwait,
+            Sysno::eventfd2,
+            Sysno::epoll_create1,
+            Sysno::dup3,
+            Sysno::pipe2,
+            Sysno::preadv,
+            Sysno::pwritev,
+            Sysno::prlimit64,
+            Sysno::getrandom,
+            Sysno::execveat,
+            Sysno::statx,
+            Sysno::close_range,
+            Sysno::faccessat2,
+            Sysno::getcpu,
+            Sysno::mlock,
+            Sysno::munlock,
+            Sysno::mlockall,
+            Sysno::munlockall,
+            Sysno::mlock2,
+            Sysno::epoll_create,
+            Sysno::eventfd,
+            Sysno::sched_getscheduler,
+            Sysno::sched_getparam,
+            Sysno::setuid,
+            Sysno::setgid,
+            Sysno::setreuid,
+            Sysno::setregid,
+            Sysno::setresuid,
+            Sysno::setresgid,
+            Sysno::getresuid,
+            Sysno::getresgid,
+            Sysno::setgroups,
+        ];
+        let set = implemented_set();
+        for s in expected {
+            assert!(set.contains(&s), "{s} should be implemented");
+        }
+        let partial = [
+            Sysno::ioctl,
+            Sysno::madvise,
+            Sysno::arch_prctl,
+            Sysno::prctl,
+            Sysno::futex,
+        ];
+        for s in partial {
+            assert!(matches!(support(s), Support::Partial(_)), "{s}");
+        }
+        // Nothing beyond the initial list is classified as supported.
+        let mut sorted: Vec<Sysno> = expected.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(set.len(), sorted.len());
+    }
+}

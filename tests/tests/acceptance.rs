@@ -1,0 +1,438 @@
+//! End-to-end acceptance checks of `rvisor do`.
+#![allow(clippy::unwrap_used)]
+
+use rvisor_tests::{
+    assert_rvisor_exited, compile_c, native, rvisor_do, sandbox, scratch_dir, shell_status, show,
+};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Assert the sandboxed run's shell status and exact stdout.
+fn expect(out: &Output, status: i32, want_stdout: &str, what: &str) {
+    assert_rvisor_exited(out, what);
+    assert!(
+        shell_status(&out.status) == status && out.stdout == want_stdout.as_bytes(),
+        "{what}: expected status {status} and stdout {want_stdout:?}\n{}",
+        show("rvisor do", out)
+    );
+}
+
+/// Run `cmd` natively and in the sandbox; assert same stdout and status.
+fn same_as_native(cmd: &[&str]) -> (Output, Output) {
+    let nat = native(cmd);
+    let sb = sandbox(cmd);
+    assert_rvisor_exited(&sb, cmd[0]);
+    assert!(
+        nat.stdout == sb.stdout && shell_status(&nat.status) == shell_status(&sb.status),
+        "`{}` differs between native and rvisor\n{}\n{}",
+        cmd.join(" ").chars().take(300).collect::<String>(),
+        show("native", &nat),
+        show("rvisor do", &sb)
+    );
+    (nat, sb)
+}
+
+// ---- a. busybox ------------------------------------------------------------
+
+#[test]
+fn a_busybox_pipeline_and_exit_status() {
+    let out = sandbox(&[
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "echo hello; seq 1 5 | sort -r | head -n 2; exit 7",
+    ]);
+    expect(&out, 7, "hello\n5\n4\n", "busybox sh");
+}
+
+// ---- b. bash ---------------------------------------------------------------
+
+#[test]
+fn b_bash_trap_subshell_background_wait() {
+    let out = sandbox(&[
+        "/bin/bash",
+        "-c",
+        r#"trap "echo got TERM" TERM; kill -TERM $$; echo after; (exit 3); echo $?; sleep 0.1 & wait $!; echo waited"#,
+    ]);
+    expect(&out, 0, "got TERM\nafter\n3\nwaited\n", "bash");
+}
+
+// ---- c. python -------------------------------------------------------------
+
+#[test]
+fn c_python_acceptance_script_matches_native() {
+    // Copy the script into the sandbox-visible scratch directory (the source
+    // tree might live under /tmp, which the sandbox does not see).
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("py/acceptance.py");
+    let script = scratch_dir().join("acceptance.py");
+    std::fs::copy(&src, &script).unwrap();
+    let script = script.to_str().unwrap();
+    let (nat, _) = same_as_native(&["/usr/bin/python3", script]);
+    assert!(
+        nat.status.success() && stdout(&nat).ends_with("done\n"),
+        "the script itself failed natively\n{}",
+        show("native", &nat)
+    );
+}
+
+// ---- d. sandbox identity: kernel version, pids, /proc ------------------------
+
+#[test]
+fn d_uname_release_differs_from_host() {
+    let host = native(&["uname", "-r"]);
+    assert!(host.status.success());
+    let out = sandbox(&["uname", "-r"]);
+    assert_rvisor_exited(&out, "uname -r");
+    assert!(out.status.success(), "{}", show("rvisor do uname -r", &out));
+    let release = stdout(&out);
+    assert!(!release.trim().is_empty(), "empty release");
+    assert_ne!(
+        release,
+        stdout(&host),
+        "the sandbox must report its own kernel release, not the host's"
+    );
+}
+
+#[test]
+fn d_proc_self_status_has_small_pid() {
+    let out = sandbox(&["cat", "/proc/self/status"]);
+    assert_rvisor_exited(&out, "cat /proc/self/status");
+    assert!(
+        out.status.success(),
+        "{}",
+        show("cat /proc/self/status", &out)
+    );
+    let text = stdout(&out);
+    let pid: u32 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .unwrap_or_else(|| panic!("no Pid: line in\n{text}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(pid < 10, "sandbox pid should be small, got {pid}");
+}
+
+#[test]
+fn d_ls_proc_shows_only_sandbox_pids() {
+    let out = sandbox(&["ls", "/proc"]);
+    assert_rvisor_exited(&out, "ls /proc");
+    assert!(out.status.success(), "{}", show("ls /proc", &out));
+    let text = stdout(&out);
+    let pids: Vec<u32> = text
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert!(!pids.is_empty(), "no pid directories in /proc:\n{text}");
+    assert!(
+        pids.iter().all(|&p| p < 100),
+        "pid directories must be sandbox pids (< 100): {pids:?}"
+    );
+    let me = std::process::id();
+    assert!(
+        !pids.contains(&me),
+        "the host test process ({me}) is visible inside the sandbox"
+    );
+    let host: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    assert!(
+        host.len() > pids.len(),
+        "host /proc is leaking through: {pids:?}"
+    );
+}
+
+#[test]
+fn d_proc_self_maps_names_the_binary() {
+    let out = sandbox(&["cat", "/proc/self/maps"]);
+    assert_rvisor_exited(&out, "cat /proc/self/maps");
+    assert!(
+        out.status.success(),
+        "{}",
+        show("cat /proc/self/maps", &out)
+    );
+    assert!(
+        stdout(&out).contains("/usr/bin/cat"),
+        "/proc/self/maps does not mention /usr/bin/cat\n{}",
+        show("cat /proc/self/maps", &out)
+    );
+}
+
+// ---- e. unimplemented system call --------------------------------------------
+
+#[test]
+fn e_unimplemented_syscall_enosys_and_strace() {
+    let bin = compile_c("enosys", &[]);
+    let bin = bin.to_str().unwrap();
+    let out = sandbox(&[bin]);
+    assert_rvisor_exited(&out, "enosys");
+    assert!(
+        out.status.success()
+            && stdout(&out).contains("syscall(536) = -1 errno=ENOSYS")
+            && stdout(&out).ends_with("alive\n"),
+        "{}",
+        show("enosys", &out)
+    );
+
+    let out = rvisor_do(&["--strace", "--", bin]);
+    assert_rvisor_exited(&out, "--strace enosys");
+    assert!(
+        out.status.success() && stdout(&out).ends_with("alive\n"),
+        "{}",
+        show("--strace enosys", &out)
+    );
+    let err = stderr(&out);
+    let line = err.lines().find(|l| {
+        l.contains("ENOSYS") && (l.contains("0x218") || l.contains("536") || l.contains("syscall_"))
+    });
+    assert!(
+        line.is_some(),
+        "--strace output has no line naming syscall 536 (0x218) with ENOSYS\n{}",
+        show("--strace enosys", &out)
+    );
+    // strace output goes to stderr only; stdout is the program's.
+    assert!(
+        !stdout(&out).contains("ENOSYS ("),
+        "strace leaked into stdout"
+    );
+}
+
+// ---- f. environment, scripts, argv, ELF interpreter ---------------------------
+
+#[test]
+fn f_env_dash_i() {
+    let out = sandbox(&["/usr/bin/env", "-i", "FOO=bar", "/usr/bin/env"]);
+    expect(&out, 0, "FOO=bar\n", "env -i FOO=bar env");
+}
+
+#[test]
+fn f_dash_e_sets_environment() {
+    let out = rvisor_do(&[
+        "-e",
+        "RVISOR_T1=one",
+        "-e",
+        "RVISOR_T2=two words",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo \"$RVISOR_T1|$RVISOR_T2\"",
+    ]);
+    expect(&out, 0, "one|two words\n", "-e K=V");
+}
+
+#[test]
+fn f_cwd_flag() {
+    let out = rvisor_do(&[
+        "--cwd",
+        "/usr/share",
+        "--",
+        "/bin/sh",
+        "-c",
+        "pwd; /bin/pwd",
+    ]);
+    expect(&out, 0, "/usr/share\n/usr/share\n", "--cwd /usr/share");
+}
+
+#[test]
+fn f_shebang_script() {
+    let dir = scratch_dir().join("scripts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("hello.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho \"script $0 got $# args: $1 $2\"\necho \"stderr line\" >&2\nexit 9\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = script.to_str().unwrap();
+    let (nat, _) = same_as_native(&[s, "one", "two"]);
+    assert_eq!(shell_status(&nat.status), 9);
+
+    // A script whose interpreter line has an argument.
+    let script2 = dir.join("awk.sh");
+    std::fs::write(
+        &script2,
+        "#!/usr/bin/awk -f\nBEGIN { print \"awk ran\"; exit 4 }\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script2, std::fs::Permissions::from_mode(0o755)).unwrap();
+    same_as_native(&[script2.to_str().unwrap()]);
+}
+
+#[test]
+fn f_echo_with_10000_arguments() {
+    let args: Vec<String> = (0..10_000).map(|i| format!("w{i}")).collect();
+    let mut cmd = vec!["/bin/echo"];
+    cmd.extend(args.iter().map(String::as_str));
+    let (nat, _) = same_as_native(&cmd);
+    assert!(nat.stdout.len() > 50_000);
+}
+
+/// Copy `src` to `dst` and replace its PT_INTERP path by a missing one.
+fn patch_interp(src: &Path, dst: &Path) {
+    let mut elf = std::fs::read(src).unwrap();
+    assert_eq!(&elf[..4], b"\x7fELF", "not an ELF file");
+    assert_eq!(elf[4], 2, "expected a 64-bit ELF");
+    assert_eq!(elf[5], 1, "expected little-endian ELF");
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes(b[o..o + 2].try_into().unwrap()) as usize;
+    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
+    let phoff = u64_at(&elf, 0x20);
+    let phentsize = u16_at(&elf, 0x36);
+    let phnum = u16_at(&elf, 0x38);
+    let mut patched = false;
+    for i in 0..phnum {
+        let ph = phoff + i * phentsize;
+        if u32_at(&elf, ph) == 3 {
+            // PT_INTERP
+            let off = u64_at(&elf, ph + 8);
+            let size = u64_at(&elf, ph + 32);
+            let missing = b"/nonexistent/ld.so";
+            assert!(missing.len() < size);
+            let field = &mut elf[off..off + size];
+            field.fill(0);
+            field[..missing.len()].copy_from_slice(missing);
+            patched = true;
+        }
+    }
+    assert!(patched, "{} has no PT_INTERP", src.display());
+    std::fs::write(dst, &elf).unwrap();
+    std::fs::set_permissions(dst, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn f_missing_elf_interpreter_is_enoent() {
+    let truebin = std::fs::canonicalize("/bin/true").unwrap();
+    let dst: PathBuf = scratch_dir().join("true-missing-interp");
+    patch_interp(&truebin, &dst);
+    let d = dst.to_str().unwrap();
+    let nat = native(&["/bin/sh", "-c", d]);
+    assert_eq!(
+        shell_status(&nat.status),
+        127,
+        "natively the shell should report 127\n{}",
+        show("native", &nat)
+    );
+    let sb = sandbox(&["/bin/sh", "-c", d]);
+    assert_rvisor_exited(&sb, "sh -c <bad interp>");
+    assert_eq!(
+        shell_status(&sb.status),
+        127,
+        "execve of a binary with a missing interpreter must fail with ENOENT (shell status 127)\n{}",
+        show("rvisor do", &sb)
+    );
+    // dash reports ENOENT as "not found" (EACCES would be "Permission denied").
+    let nat_msg = stderr(&nat).contains("not found");
+    assert_eq!(
+        nat_msg,
+        stderr(&sb).contains("not found"),
+        "the shell's error message differs\n{}\n{}",
+        show("native", &nat),
+        show("rvisor do", &sb)
+    );
+    // Run directly, rvisor must fail too (not hang, not succeed).
+    let direct = sandbox(&[d]);
+    assert!(
+        !direct.status.success(),
+        "running a binary whose interpreter is missing succeeded?\n{}",
+        show("rvisor do", &direct)
+    );
+}
+
+// ---- g. faults and signal exit statuses ----------------------------------------
+
+#[test]
+fn g_null_deref_is_139_and_next_run_is_fine() {
+    let bin = compile_c("crash_null", &[]);
+    let out = sandbox(&[bin.to_str().unwrap()]);
+    assert_rvisor_exited(&out, "crash_null");
+    assert_eq!(
+        shell_status(&out.status),
+        139,
+        "{}",
+        show("crash_null", &out)
+    );
+    assert_eq!(stdout(&out), "about to dereference NULL\n");
+    let next = sandbox(&["/bin/true"]);
+    expect(&next, 0, "", "/bin/true after a crash");
+}
+
+#[test]
+fn g_kill_9_self_is_137() {
+    let out = sandbox(&["/bin/sh", "-c", "kill -9 $$"]);
+    expect(&out, 137, "", "sh -c 'kill -9 $$'");
+}
+
+#[test]
+fn g_sigfpe_is_136() {
+    let bin = compile_c("div_zero", &[]);
+    let out = sandbox(&[bin.to_str().unwrap()]);
+    expect(&out, 136, "dividing by zero\n", "div_zero");
+}
+
+#[test]
+fn g_exit_codes_pass_through() {
+    for code in [0, 1, 42, 255] {
+        let out = sandbox(&["/bin/sh", "-c", &format!("exit {code}")]);
+        expect(&out, code, "", &format!("exit {code}"));
+    }
+    let out = sandbox(&["/bin/false"]);
+    expect(&out, 1, "", "/bin/false");
+}
+
+#[test]
+fn debug_log_flag_writes_file() {
+    let log = scratch_dir().join("debug-log-flag.log");
+    let _ = std::fs::remove_file(&log);
+    let out = rvisor_do(&["--debug-log", log.to_str().unwrap(), "--", "/bin/true"]);
+    expect(&out, 0, "", "--debug-log FILE /bin/true");
+    assert!(
+        log.is_file(),
+        "--debug-log did not create {}",
+        log.display()
+    );
+}
+
+// ---- sandbox file system ---------------------------------------------------
+
+#[test]
+fn tmp_is_private_and_writable() {
+    // Leave a marker in the host's /tmp: the sandbox must not see it.
+    let marker = Path::new("/tmp").join(format!("rvisor-host-marker-{}", std::process::id()));
+    std::fs::write(&marker, "host").unwrap();
+    let m = marker.to_str().unwrap();
+    let script =
+        format!("test -e {m} && echo sees-host-tmp; echo data > /tmp/f && cat /tmp/f; ls -A /tmp");
+    let out = sandbox(&["/bin/sh", "-c", &script]);
+    let _ = std::fs::remove_file(&marker);
+    expect(&out, 0, "data\nf\n", "private /tmp");
+}
+
+#[test]
+fn host_root_is_read_only() {
+    let dir = scratch_dir().join("ro-probe");
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("written-from-sandbox");
+    let t = target.to_str().unwrap();
+    let out = sandbox(&[
+        "/bin/sh",
+        "-c",
+        &format!("echo x > {t} 2>/dev/null && echo wrote || echo refused"),
+    ]);
+    assert!(
+        !target.exists(),
+        "the sandbox wrote to the host file system ({t})"
+    );
+    expect(&out, 0, "refused\n", "write to the host root");
+}

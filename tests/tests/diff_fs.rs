@@ -1,0 +1,16 @@
+//! Differential tests: file descriptors and the file system (host root is
+//! read-only in the sandbox, /tmp is a private tmpfs).
+use rvisor_tests::diff_test;
+
+diff_test!(fd_dup, "fd_dup");
+diff_test!(fd_nonblock, "fd_nonblock");
+diff_test!(fd_cloexec, "fd_cloexec");
+diff_test!(fd_cloexec_static, "fd_cloexec", ["-static"]);
+diff_test!(file_io, "file_io");
+diff_test!(file_io_static_pie, "file_io", ["-static-pie"]);
+diff_test!(stat_sh, "stat_sh");
+diff_test!(getdents_usr, "getdents_usr");
+diff_test!(readlink_host, "readlink_host");
+diff_test!(access_at, "access_at");
+diff_test!(cwd_chdir, "cwd_chdir");
+diff_test!(umask_rt, "umask_rt");
