@@ -82,7 +82,7 @@ pub fn run(spec: BootSpec) -> Result<ExitStatus, BootError> {
     let files = FdTable::new();
     for (i, fd) in spec.stdio.into_iter().enumerate() {
         let flags = host_status_flags(&fd);
-        let file = OpenFile::new(HostFile::new(fd, None), flags, None);
+        let file = OpenFile::new(HostFile::new_stdio(fd), flags, None);
         let _ = files.insert_at(i as i32, file, false, crate::fs::fdtable::MAX_NOFILE);
     }
     let config = KernelConfig { strace: spec.strace, release: RELEASE.into(), version: VERSION.into() };

@@ -51,6 +51,15 @@ pub fn host_fstat(fd: RawFd) -> SysResult<Attr> {
 }
 
 impl HostFile {
+    /// Wraps one of the container's stdio fds. These keep the host's own
+    /// file offset (shared with whoever else holds the description, e.g.
+    /// `>file 2>&1`), so the sentry never tracks an offset for them.
+    pub fn new_stdio(fd: OwnedFd) -> Arc<Self> {
+        // SAFETY: isatty only inspects the descriptor.
+        let tty = unsafe { libc::isatty(fd.as_raw_fd()) } == 1;
+        Arc::new(HostFile { fd, seekable: false, inode: None, tty })
+    }
+
     /// Wraps a host fd; seekability and tty-ness are read from the host.
     pub fn new(fd: OwnedFd, inode: Option<Arc<dyn Inode>>) -> Arc<Self> {
         let mode = host_fstat(fd.as_raw_fd()).map(|a| a.mode).unwrap_or(0);

@@ -8,6 +8,7 @@
 //! table; a unit test checks it.
 
 pub mod file;
+pub mod fsops;
 pub mod futex;
 pub mod mem;
 pub mod path;
@@ -165,6 +166,36 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_munlockall => mem::sys_munlockall,
         SYS_sethostname => process::sys_sethostname,
         SYS_rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo,
+        SYS_mkdir => fsops::sys_mkdir,
+        SYS_mkdirat => fsops::sys_mkdirat,
+        SYS_mknod => fsops::sys_mknod,
+        SYS_mknodat => fsops::sys_mknodat,
+        SYS_unlink => fsops::sys_unlink,
+        SYS_unlinkat => fsops::sys_unlinkat,
+        SYS_rmdir => fsops::sys_rmdir,
+        SYS_rename => fsops::sys_rename,
+        SYS_renameat => fsops::sys_renameat,
+        SYS_renameat2 => fsops::sys_renameat2,
+        SYS_symlink => fsops::sys_symlink,
+        SYS_symlinkat => fsops::sys_symlinkat,
+        SYS_link => fsops::sys_link,
+        SYS_linkat => fsops::sys_linkat,
+        SYS_chmod => fsops::sys_chmod,
+        SYS_fchmod => fsops::sys_fchmod,
+        SYS_fchmodat => fsops::sys_fchmodat,
+        SYS_chown => fsops::sys_chown,
+        SYS_lchown => fsops::sys_lchown,
+        SYS_fchown => fsops::sys_fchown,
+        SYS_fchownat => fsops::sys_fchownat,
+        SYS_truncate => fsops::sys_truncate,
+        SYS_ftruncate => fsops::sys_ftruncate,
+        SYS_utimensat => fsops::sys_utimensat,
+        SYS_statfs => fsops::sys_statfs,
+        SYS_fstatfs => fsops::sys_fstatfs,
+        SYS_fsync => fsops::sys_fsync,
+        SYS_fdatasync => fsops::sys_fsync,
+        SYS_sync => fsops::sys_sync,
+        SYS_syncfs => fsops::sys_fsync,
         _ => return None,
     };
     Some(h)

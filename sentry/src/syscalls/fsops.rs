@@ -1,0 +1,505 @@
+//! Namespace and attribute system calls: mkdir, mknod, unlink, rmdir,
+//! rename, symlink, link, chmod, chown, truncate, utimensat, statfs, sync.
+
+use std::sync::Arc;
+
+use rvisor_syscalls::abi::{Statfs, Timespec};
+
+use super::file::files;
+use super::path::{fs_ctx, resolve_at};
+use super::perm;
+use crate::fs::vfs::Location;
+use crate::fs::SetAttr;
+use crate::kernel::task::TaskCtx;
+use crate::{Errno, SysResult};
+
+fn creds(ctx: &TaskCtx) -> SysResult<crate::kernel::Creds> {
+    Ok(ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.creds.clone())
+}
+
+/// Resolves the parent directory of `path` (relative to `dirfd`) and the
+/// final name, checking write+search permission and a writable mount.
+fn parent_for_change(ctx: &TaskCtx, dirfd: i32, path: &[u8]) -> SysResult<(Location, Vec<u8>)> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let fs = fs_ctx(ctx)?;
+    let start = if path[0] == b'/' {
+        fs.root.clone()
+    } else if dirfd == libc::AT_FDCWD {
+        fs.cwd.clone()
+    } else {
+        files(ctx)?.get(dirfd)?.location.clone().ok_or(Errno::ENOTDIR)?
+    };
+    let (parent, name) = ctx.kernel().vfs.resolve_parent(&fs.root, &start, path)?;
+    let pattr = parent.attr()?;
+    if !pattr.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if !perm::may_access(&creds(ctx)?, &pattr, perm::W | perm::X) {
+        return Err(Errno::EACCES);
+    }
+    Ok((parent, name))
+}
+
+fn check_writable_mount(loc: &Location) -> SysResult<()> {
+    if loc.mount.readonly {
+        return Err(Errno::EROFS);
+    }
+    Ok(())
+}
+
+/// Sticky-directory rule: only the owner of the file or the directory (or
+/// root) may remove or rename entries in a sticky directory.
+fn sticky_ok(ctx: &TaskCtx, dir: &Location, victim: &Location) -> SysResult<()> {
+    let d = dir.attr()?;
+    if d.mode & libc::S_ISVTX == 0 {
+        return Ok(());
+    }
+    let c = creds(ctx)?;
+    let v = victim.attr()?;
+    if c.fsuid == 0 || c.fsuid == d.uid || c.fsuid == v.uid {
+        return Ok(());
+    }
+    Err(Errno::EPERM)
+}
+
+fn mkdir_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, mode: u32) -> SysResult<u64> {
+    let p = ctx.read_path(path_addr)?;
+    let (parent, name) = parent_for_change(ctx, dirfd, &p)?;
+    if name == b"." || name == b".." {
+        return Err(Errno::EEXIST);
+    }
+    if ctx.kernel().vfs.lookup_child(&parent, &name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    check_writable_mount(&parent)?;
+    let c = creds(ctx)?;
+    let umask = fs_ctx(ctx)?.umask;
+    let pattr = parent.attr()?;
+    let (gid, sgid) = if pattr.mode & libc::S_ISGID != 0 { (pattr.gid, libc::S_ISGID) } else { (c.fsgid, 0) };
+    parent.dentry.inode.mkdir(&name, ((mode & 0o7777) & !umask) | sgid, c.fsuid, gid)?;
+    Ok(0)
+}
+
+/// mkdir.
+pub fn sys_mkdir(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    mkdir_common(ctx, libc::AT_FDCWD, a[0], a[1] as u32)
+}
+
+/// mkdirat.
+pub fn sys_mkdirat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    mkdir_common(ctx, a[0] as i32, a[1], a[2] as u32)
+}
+
+fn mknod_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, mode: u32, dev: u64) -> SysResult<u64> {
+    let p = ctx.read_path(path_addr)?;
+    let (parent, name) = parent_for_change(ctx, dirfd, &p)?;
+    let kind = mode & libc::S_IFMT;
+    let kind = if kind == 0 { libc::S_IFREG } else { kind };
+    match kind {
+        libc::S_IFREG | libc::S_IFIFO | libc::S_IFSOCK => {}
+        libc::S_IFCHR | libc::S_IFBLK => return Err(Errno::EPERM),
+        libc::S_IFDIR => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    }
+    if ctx.kernel().vfs.lookup_child(&parent, &name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    check_writable_mount(&parent)?;
+    let c = creds(ctx)?;
+    let umask = fs_ctx(ctx)?.umask;
+    let perm_bits = (mode & 0o7777) & !umask;
+    if kind == libc::S_IFREG {
+        parent.dentry.inode.create(&name, perm_bits, c.fsuid, c.fsgid)?;
+    } else {
+        parent.dentry.inode.mknod(&name, kind | perm_bits, dev, c.fsuid, c.fsgid)?;
+    }
+    Ok(0)
+}
+
+/// mknod.
+pub fn sys_mknod(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    mknod_common(ctx, libc::AT_FDCWD, a[0], a[1] as u32, a[2])
+}
+
+/// mknodat.
+pub fn sys_mknodat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    mknod_common(ctx, a[0] as i32, a[1], a[2] as u32, a[3])
+}
+
+fn unlink_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, dir: bool) -> SysResult<u64> {
+    let p = ctx.read_path(path_addr)?;
+    let (parent, name) = parent_for_change(ctx, dirfd, &p)?;
+    if dir {
+        if name == b"." {
+            return Err(Errno::EINVAL);
+        }
+        if name == b".." {
+            return Err(Errno::ENOTEMPTY);
+        }
+    }
+    let victim = ctx.kernel().vfs.lookup_child(&parent, &name)?;
+    check_writable_mount(&parent)?;
+    if victim.mount.id != parent.mount.id {
+        return Err(Errno::EBUSY);
+    }
+    sticky_ok(ctx, &parent, &victim)?;
+    let is_dir = victim.attr()?.is_dir();
+    if dir {
+        if !is_dir {
+            return Err(Errno::ENOTDIR);
+        }
+        parent.dentry.inode.rmdir(&name)?;
+    } else {
+        if is_dir {
+            return Err(Errno::EISDIR);
+        }
+        if p.ends_with(b"/") {
+            return Err(Errno::ENOTDIR);
+        }
+        parent.dentry.inode.unlink(&name)?;
+    }
+    Ok(0)
+}
+
+/// unlink.
+pub fn sys_unlink(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    unlink_common(ctx, libc::AT_FDCWD, a[0], false)
+}
+
+/// rmdir.
+pub fn sys_rmdir(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    unlink_common(ctx, libc::AT_FDCWD, a[0], true)
+}
+
+/// unlinkat.
+pub fn sys_unlinkat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[2] as i32;
+    if flags & !libc::AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    unlink_common(ctx, a[0] as i32, a[1], flags & libc::AT_REMOVEDIR != 0)
+}
+
+fn rename_common(ctx: &TaskCtx, olddir: i32, oldp: u64, newdir: i32, newp: u64, flags: u32) -> SysResult<u64> {
+    if flags != 0 {
+        // RENAME_NOREPLACE / EXCHANGE / WHITEOUT come with the overlay.
+        return Err(Errno::EINVAL);
+    }
+    let op = ctx.read_path(oldp)?;
+    let np = ctx.read_path(newp)?;
+    let (opar, oname) = parent_for_change(ctx, olddir, &op)?;
+    let (npar, nname) = parent_for_change(ctx, newdir, &np)?;
+    if oname == b"." || oname == b".." || nname == b"." || nname == b".." {
+        return Err(Errno::EBUSY);
+    }
+    let victim = ctx.kernel().vfs.lookup_child(&opar, &oname)?;
+    if opar.mount.id != npar.mount.id || victim.mount.id != opar.mount.id {
+        return Err(Errno::EXDEV);
+    }
+    check_writable_mount(&opar)?;
+    sticky_ok(ctx, &opar, &victim)?;
+    if let Ok(target) = ctx.kernel().vfs.lookup_child(&npar, &nname) {
+        sticky_ok(ctx, &npar, &target)?;
+    }
+    let new_dir_inode: Arc<dyn crate::fs::Inode> = npar.dentry.inode.clone();
+    opar.dentry.inode.rename(&oname, &new_dir_inode, &nname)?;
+    Ok(0)
+}
+
+/// rename.
+pub fn sys_rename(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    rename_common(ctx, libc::AT_FDCWD, a[0], libc::AT_FDCWD, a[1], 0)
+}
+
+/// renameat.
+pub fn sys_renameat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    rename_common(ctx, a[0] as i32, a[1], a[2] as i32, a[3], 0)
+}
+
+/// renameat2 (flags 0 only for now).
+pub fn sys_renameat2(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    rename_common(ctx, a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32)
+}
+
+fn symlink_common(ctx: &TaskCtx, target_addr: u64, dirfd: i32, path_addr: u64) -> SysResult<u64> {
+    let target = ctx.read_path(target_addr)?;
+    if target.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let p = ctx.read_path(path_addr)?;
+    let (parent, name) = parent_for_change(ctx, dirfd, &p)?;
+    if ctx.kernel().vfs.lookup_child(&parent, &name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    check_writable_mount(&parent)?;
+    let c = creds(ctx)?;
+    parent.dentry.inode.symlink(&name, &target, c.fsuid, c.fsgid)?;
+    Ok(0)
+}
+
+/// symlink.
+pub fn sys_symlink(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    symlink_common(ctx, a[0], libc::AT_FDCWD, a[1])
+}
+
+/// symlinkat.
+pub fn sys_symlinkat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    symlink_common(ctx, a[0], a[1] as i32, a[2])
+}
+
+fn link_common(ctx: &TaskCtx, olddir: i32, oldp: u64, newdir: i32, newp: u64, flags: i32) -> SysResult<u64> {
+    if flags & !(libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let op = ctx.read_path(oldp)?;
+    let np = ctx.read_path(newp)?;
+    let src = resolve_at(ctx, olddir, &op, flags & libc::AT_SYMLINK_FOLLOW != 0, flags & libc::AT_EMPTY_PATH != 0)?;
+    if src.attr()?.is_dir() {
+        return Err(Errno::EPERM);
+    }
+    let (parent, name) = parent_for_change(ctx, newdir, &np)?;
+    if ctx.kernel().vfs.lookup_child(&parent, &name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    if src.mount.id != parent.mount.id {
+        return Err(Errno::EXDEV);
+    }
+    check_writable_mount(&parent)?;
+    parent.dentry.inode.link(&name, &src.dentry.inode)?;
+    Ok(0)
+}
+
+/// link.
+pub fn sys_link(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    link_common(ctx, libc::AT_FDCWD, a[0], libc::AT_FDCWD, a[1], 0)
+}
+
+/// linkat.
+pub fn sys_linkat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    link_common(ctx, a[0] as i32, a[1], a[2] as i32, a[3], a[4] as i32)
+}
+
+/// Applies `change` to the file at `loc` after the ownership checks
+/// chmod/chown/utimes need.
+fn setattr_checked(ctx: &TaskCtx, loc: &Location, mut change: SetAttr) -> SysResult<u64> {
+    check_writable_mount(loc)?;
+    let c = creds(ctx)?;
+    let a = loc.attr()?;
+    let owner = c.fsuid == 0 || c.fsuid == a.uid;
+    if change.mode.is_some() && !owner {
+        return Err(Errno::EPERM);
+    }
+    if let Some(m) = change.mode.as_mut() {
+        // Clear setgid if the caller is not in the file's group.
+        if c.fsuid != 0 && a.gid != c.fsgid && !c.groups.contains(&a.gid) {
+            *m &= !libc::S_ISGID;
+        }
+    }
+    if change.uid.is_some_and(|u| u != a.uid) && c.fsuid != 0 {
+        return Err(Errno::EPERM);
+    }
+    if let Some(g) = change.gid {
+        if g != a.gid && c.fsuid != 0 && !(owner && (g == c.fsgid || c.groups.contains(&g))) {
+            return Err(Errno::EPERM);
+        }
+    }
+    loc.dentry.inode.setattr(&change)?;
+    Ok(0)
+}
+
+/// chmod.
+pub fn sys_chmod(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let p = ctx.read_path(a[0])?;
+    let loc = resolve_at(ctx, libc::AT_FDCWD, &p, true, false)?;
+    setattr_checked(ctx, &loc, SetAttr { mode: Some(a[1] as u32 & 0o7777), ..Default::default() })
+}
+
+/// fchmodat.
+pub fn sys_fchmodat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let p = ctx.read_path(a[1])?;
+    let loc = resolve_at(ctx, a[0] as i32, &p, true, false)?;
+    setattr_checked(ctx, &loc, SetAttr { mode: Some(a[2] as u32 & 0o7777), ..Default::default() })
+}
+
+fn fd_location(ctx: &TaskCtx, fd: i32) -> SysResult<Location> {
+    files(ctx)?.get(fd)?.location.clone().ok_or(Errno::EINVAL)
+}
+
+/// fchmod.
+pub fn sys_fchmod(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let loc = fd_location(ctx, a[0] as i32)?;
+    setattr_checked(ctx, &loc, SetAttr { mode: Some(a[1] as u32 & 0o7777), ..Default::default() })
+}
+
+fn owner_change(u: u64, g: u64) -> SetAttr {
+    let id = |v: u64| if v as u32 == u32::MAX { None } else { Some(v as u32) };
+    SetAttr { uid: id(u), gid: id(g), ..Default::default() }
+}
+
+/// chown.
+pub fn sys_chown(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let p = ctx.read_path(a[0])?;
+    let loc = resolve_at(ctx, libc::AT_FDCWD, &p, true, false)?;
+    setattr_checked(ctx, &loc, owner_change(a[1], a[2]))
+}
+
+/// lchown.
+pub fn sys_lchown(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let p = ctx.read_path(a[0])?;
+    let loc = resolve_at(ctx, libc::AT_FDCWD, &p, false, false)?;
+    setattr_checked(ctx, &loc, owner_change(a[1], a[2]))
+}
+
+/// fchown.
+pub fn sys_fchown(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let loc = fd_location(ctx, a[0] as i32)?;
+    setattr_checked(ctx, &loc, owner_change(a[1], a[2]))
+}
+
+/// fchownat.
+pub fn sys_fchownat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[4] as i32;
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = ctx.read_path(a[1])?;
+    let loc = resolve_at(ctx, a[0] as i32, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0, flags & libc::AT_EMPTY_PATH != 0)?;
+    setattr_checked(ctx, &loc, owner_change(a[2], a[3]))
+}
+
+fn truncate_loc(ctx: &TaskCtx, loc: &Location, len: u64) -> SysResult<u64> {
+    if (len as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let a = loc.attr()?;
+    if a.is_dir() {
+        return Err(Errno::EISDIR);
+    }
+    if !a.is_reg() {
+        return Err(Errno::EINVAL);
+    }
+    check_writable_mount(loc)?;
+    loc.dentry.inode.setattr(&SetAttr { size: Some(len), ..Default::default() })?;
+    Ok(0)
+}
+
+/// truncate.
+pub fn sys_truncate(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let p = ctx.read_path(a[0])?;
+    let loc = resolve_at(ctx, libc::AT_FDCWD, &p, true, false)?;
+    if !perm::may_access(&creds(ctx)?, &loc.attr()?, perm::W) {
+        return Err(Errno::EACCES);
+    }
+    truncate_loc(ctx, &loc, a[1])
+}
+
+/// ftruncate.
+pub fn sys_ftruncate(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = files(ctx)?.get(a[0] as i32)?;
+    if !f.writable() {
+        return Err(Errno::EINVAL);
+    }
+    let loc = f.location.clone().ok_or(Errno::EINVAL)?;
+    truncate_loc(ctx, &loc, a[1])
+}
+
+/// utimensat.
+pub fn sys_utimensat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let flags = a[3] as i32;
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let loc = if a[1] == 0 {
+        fd_location(ctx, a[0] as i32)?
+    } else {
+        let p = ctx.read_path(a[1])?;
+        resolve_at(ctx, a[0] as i32, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0, flags & libc::AT_EMPTY_PATH != 0)?
+    };
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: writes one timespec into a live local.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
+    let now = (now.tv_sec, now.tv_nsec as u32);
+    let times: [Timespec; 2] = if a[2] == 0 {
+        [Timespec { tv_sec: 0, tv_nsec: UTIME_NOW }; 2]
+    } else {
+        ctx.read_val(a[2])?
+    };
+    let conv = |t: &Timespec| -> SysResult<Option<(i64, u32)>> {
+        match t.tv_nsec {
+            UTIME_OMIT => Ok(None),
+            UTIME_NOW => Ok(Some(now)),
+            n if (0..1_000_000_000).contains(&n) => Ok(Some((t.tv_sec, n as u32))),
+            _ => Err(Errno::EINVAL),
+        }
+    };
+    let change = SetAttr { atime: conv(&times[0])?, mtime: conv(&times[1])?, ..Default::default() };
+    let c = creds(ctx)?;
+    let attr = loc.attr()?;
+    let explicit = times.iter().any(|t| t.tv_nsec != UTIME_NOW && t.tv_nsec != UTIME_OMIT);
+    if c.fsuid != 0 && c.fsuid != attr.uid && (explicit || !perm::may_access(&c, &attr, perm::W)) {
+        return Err(if explicit { Errno::EPERM } else { Errno::EACCES });
+    }
+    check_writable_mount(&loc)?;
+    if change.atime.is_none() && change.mtime.is_none() {
+        return Ok(0);
+    }
+    loc.dentry.inode.setattr(&change)?;
+    Ok(0)
+}
+
+fn statfs_of(loc: &Location) -> Statfs {
+    let magic: i64 = match loc.mount.fstype.as_str() {
+        "tmpfs" => 0x0102_1994,
+        "proc" => 0x9fa0,
+        "devtmpfs" => 0x0102_1994,
+        _ => 0x0102_1997, // V9FS_MAGIC, as gVisor reports for gofer mounts
+    };
+    Statfs {
+        f_type: magic,
+        f_bsize: 4096,
+        f_blocks: 1 << 20,
+        f_bfree: 1 << 19,
+        f_bavail: 1 << 19,
+        f_files: 1 << 20,
+        f_ffree: 1 << 19,
+        f_namelen: 255,
+        f_frsize: 4096,
+        f_flags: if loc.mount.readonly { libc::ST_RDONLY as i64 } else { 0 },
+        ..Default::default()
+    }
+}
+
+/// statfs.
+pub fn sys_statfs(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let p = ctx.read_path(a[0])?;
+    let loc = resolve_at(ctx, libc::AT_FDCWD, &p, true, false)?;
+    ctx.write_val(a[1], &statfs_of(&loc))?;
+    Ok(0)
+}
+
+/// fstatfs.
+pub fn sys_fstatfs(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = files(ctx)?.get(a[0] as i32)?;
+    let st = match &f.location {
+        Some(l) => statfs_of(l),
+        None => Statfs { f_type: 0x5049_5045, f_bsize: 4096, f_namelen: 255, f_frsize: 4096, ..Default::default() },
+    };
+    ctx.write_val(a[1], &st)?;
+    Ok(0)
+}
+
+/// fsync, fdatasync: data written through the sentry is already with the
+/// host (or in sentry memory for tmpfs).
+pub fn sys_fsync(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    files(ctx)?.get(a[0] as i32)?;
+    Ok(0)
+}
+
+/// sync.
+pub fn sys_sync(_ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(0)
+}
