@@ -52,7 +52,11 @@ fn find_in_path(cmd: &OsString) -> Vec<u8> {
 fn spawn_gofer(root: &Path, sock: OwnedFd, readonly: bool) -> Result<std::process::Child> {
     let exe = std::env::current_exe().context("finding the rvisor binary")?;
     let mut c = Command::new(exe);
-    c.arg("gofer").arg("--root").arg(root).arg("--sock-fd").arg("3");
+    c.arg("gofer")
+        .arg("--root")
+        .arg(root)
+        .arg("--sock-fd")
+        .arg("3");
     if readonly {
         c.arg("--readonly");
     }
@@ -75,8 +79,13 @@ fn spawn_gofer(root: &Path, sock: OwnedFd, readonly: bool) -> Result<std::proces
 
 /// Runs `rvisor do`; returns the exit code to exit with.
 pub fn run(g: &GlobalOpts, args: &DoArgs) -> Result<i32> {
-    let (sentry_end, gofer_end) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-        .context("socketpair for the gofer")?;
+    let (sentry_end, gofer_end) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .context("socketpair for the gofer")?;
     let mut gofer = spawn_gofer(Path::new("/"), gofer_end, true)?;
 
     let mut envp: Vec<Vec<u8>> = std::env::vars_os()
@@ -97,15 +106,19 @@ pub fn run(g: &GlobalOpts, args: &DoArgs) -> Result<i32> {
         None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
     };
     let stdio: Vec<OwnedFd> = (0..3)
-        .map(|fd| nix::unistd::dup(fd).map(|d| {
-            // SAFETY: dup returned a new descriptor we now own.
-            unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(d) }
-        }))
+        .map(|fd| {
+            nix::unistd::dup(fd).map(|d| {
+                // SAFETY: dup returned a new descriptor we now own.
+                unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(d) }
+            })
+        })
         .collect::<Result<_, _>>()
         .context("duplicating stdio")?;
     // SAFETY: getuid/getgid have no preconditions.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-    let hostname = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "rvisor".into());
+    let hostname = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "rvisor".into());
     let spec = BootSpec {
         path: find_in_path(&args.command[0]),
         argv: args.command.iter().map(|a| a.as_bytes().to_vec()).collect(),

@@ -31,6 +31,13 @@ pub fn run(args: &GoferArgs) -> Result<()> {
     let sock = unsafe { OwnedFd::from_raw_fd(args.sock_fd) };
     // Mount namespace + pivot_root where possible, no_new_privs, seccomp.
     let root = rvisor_gofer::confine::confine(&args.root).context("confining the gofer")?;
-    serve(sock, root, ServerOptions { readonly: args.readonly }).context("gofer")?;
+    serve(
+        sock,
+        root,
+        ServerOptions {
+            readonly: args.readonly,
+        },
+    )
+    .context("gofer")?;
     Ok(())
 }

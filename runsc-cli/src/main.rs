@@ -55,14 +55,33 @@ enum Command {
 }
 
 fn init_logging(cli: &Cli) {
-    let level = if cli.debug { "debug" } else if cli.debug_log.is_some() { "info" } else { "error" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RVISOR_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let level = if cli.debug {
+        "debug"
+    } else if cli.debug_log.is_some() {
+        "info"
+    } else {
+        "error"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RVISOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let path = cli.debug_log.as_ref().or(cli.log.as_ref());
-    let file = path.and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
+    let file = path.and_then(|p| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .ok()
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match (file, cli.log_format.as_str()) {
-        (Some(f), "json") => builder.json().with_writer(std::sync::Mutex::new(f)).try_init(),
-        (Some(f), _) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(f)).try_init(),
+        (Some(f), "json") => builder
+            .json()
+            .with_writer(std::sync::Mutex::new(f))
+            .try_init(),
+        (Some(f), _) => builder
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(f))
+            .try_init(),
         (None, _) => builder.with_writer(std::io::stderr).try_init(),
     };
 }
@@ -71,11 +90,17 @@ fn main() {
     let cli = Cli::parse();
     init_logging(&cli);
     if cli.platform != "ptrace" {
-        eprintln!("rvisor: unsupported platform {:?} (only \"ptrace\")", cli.platform);
+        eprintln!(
+            "rvisor: unsupported platform {:?} (only \"ptrace\")",
+            cli.platform
+        );
         std::process::exit(125);
     }
     if cli.network != "none" {
-        eprintln!("rvisor: unsupported network mode {:?} (only \"none\")", cli.network);
+        eprintln!(
+            "rvisor: unsupported network mode {:?} (only \"none\")",
+            cli.network
+        );
         std::process::exit(125);
     }
     let _ = (&cli.root, cli.systemd_cgroup);

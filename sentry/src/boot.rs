@@ -85,9 +85,17 @@ pub fn run(spec: BootSpec) -> Result<ExitStatus, BootError> {
         let file = OpenFile::new(HostFile::new_stdio(fd), flags, None);
         let _ = files.insert_at(i as i32, file, false, crate::fs::fdtable::MAX_NOFILE);
     }
-    let config = KernelConfig { strace: spec.strace, release: RELEASE.into(), version: VERSION.into() };
+    let config = KernelConfig {
+        strace: spec.strace,
+        release: RELEASE.into(),
+        version: VERSION.into(),
+    };
     let kernel = Kernel::new(vfs, config, spec.hostname);
-    let fs = FsContext { root: root.clone(), cwd, umask: 0o022 };
+    let fs = FsContext {
+        root: root.clone(),
+        cwd,
+        umask: 0o022,
+    };
     let _init = kernel.start_init(fs, files, spec.creds, spec.path, spec.argv, spec.envp)?;
     let status = kernel.wait_init();
     Ok(status)

@@ -9,7 +9,17 @@ fn injected_mmap_and_memory_access() {
     let (stub, special) = StubThread::spawn_initial().unwrap();
     assert!(special.vdso_start > 0);
     let addr = stub
-        .inject(libc::SYS_mmap, [0, 8192, 3, (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64, u64::MAX, 0])
+        .inject(
+            libc::SYS_mmap,
+            [
+                0,
+                8192,
+                3,
+                (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64,
+                u64::MAX,
+                0,
+            ],
+        )
         .unwrap();
     assert!(addr > 0, "mmap returned {addr}");
     assert_eq!(stub.write_mem(addr as u64, b"hello stub"), 10);
@@ -41,11 +51,22 @@ fn forked_stub_is_seized_by_another_thread() {
     let scratch = stub.scratch_regs();
     let h = std::thread::spawn(move || {
         let c = StubThread::seize(child, child, scratch).unwrap();
-        let r = c.inject(libc::SYS_mmap, [0, 4096, 3, (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64, u64::MAX, 0]).unwrap();
+        let r = c
+            .inject(
+                libc::SYS_mmap,
+                [
+                    0,
+                    4096,
+                    3,
+                    (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64,
+                    u64::MAX,
+                    0,
+                ],
+            )
+            .unwrap();
         assert!(r > 0);
         c.kill_process();
     });
     h.join().unwrap();
     stub.kill_process();
 }
-

@@ -19,7 +19,12 @@ pub struct EventFd {
 impl EventFd {
     /// A new eventfd with initial value `init`.
     pub fn new(init: u64, semaphore: bool, ino: u64) -> Arc<Self> {
-        Arc::new(EventFd { count: Mutex::new(init), semaphore, queue: WaitQueue::new(), ino })
+        Arc::new(EventFd {
+            count: Mutex::new(init),
+            semaphore,
+            queue: WaitQueue::new(),
+            ino,
+        })
     }
 }
 
@@ -77,7 +82,14 @@ impl FileOps for EventFd {
     }
 
     fn stat(&self) -> SysResult<Attr> {
-        Ok(Attr { ino: self.ino, dev: 0xd, mode: 0o600, nlink: 1, blksize: 4096, ..Attr::default() })
+        Ok(Attr {
+            ino: self.ino,
+            dev: 0xd,
+            mode: 0o600,
+            nlink: 1,
+            blksize: 4096,
+            ..Attr::default()
+        })
     }
 
     fn mmap_source(&self) -> bool {
@@ -100,6 +112,8 @@ pub struct Interest {
     pub data: u64,
     /// EPOLLONESHOT fired and not yet re-armed.
     pub disabled: bool,
+    /// For EPOLLET: the file's wait-queue generation when last reported.
+    pub last_generation: Option<u64>,
 }
 
 /// An epoll instance: the interest list keyed by descriptor number.
@@ -112,14 +126,19 @@ pub struct Epoll {
 impl Epoll {
     /// An empty epoll set.
     pub fn new(ino: u64) -> Arc<Self> {
-        Arc::new(Epoll { interests: Mutex::new(BTreeMap::new()), ino })
+        Arc::new(Epoll {
+            interests: Mutex::new(BTreeMap::new()),
+            ino,
+        })
     }
 
     /// Ready events now: (data, events) for up to `max` interests, marking
     /// one-shot interests disabled.
     pub fn collect(&self, max: usize) -> Vec<(u64, u32)> {
         let mut out = Vec::new();
-        let Ok(mut map) = self.interests.lock() else { return out };
+        let Ok(mut map) = self.interests.lock() else {
+            return out;
+        };
         map.retain(|_, i| i.file.strong_count() > 0);
         for i in map.values_mut() {
             if out.len() >= max {
@@ -131,6 +150,15 @@ impl Epoll {
             let Some(f) = i.file.upgrade() else { continue };
             let ready = f.ops.poll() & (i.events | poll::ERR | poll::HUP);
             if ready != 0 {
+                if i.events & libc::EPOLLET as u32 != 0 {
+                    // Edge-triggered: report again only after a new event
+                    // on the file (files without a queue stay level).
+                    let generation = f.ops.wait_queue().map(|q| q.generation());
+                    if generation.is_some() && generation == i.last_generation {
+                        continue;
+                    }
+                    i.last_generation = generation;
+                }
                 out.push((i.data, ready));
                 if i.events & libc::EPOLLONESHOT as u32 != 0 {
                     i.disabled = true;
@@ -142,7 +170,15 @@ impl Epoll {
 
     /// Live watched files (for registering wait queues).
     pub fn files(&self) -> Vec<Arc<OpenFile>> {
-        self.interests.lock().map(|m| m.values().filter(|i| !i.disabled).filter_map(|i| i.file.upgrade()).collect()).unwrap_or_default()
+        self.interests
+            .lock()
+            .map(|m| {
+                m.values()
+                    .filter(|i| !i.disabled)
+                    .filter_map(|i| i.file.upgrade())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -161,7 +197,14 @@ impl FileOps for Epoll {
         }
     }
     fn stat(&self) -> SysResult<Attr> {
-        Ok(Attr { ino: self.ino, dev: 0xd, mode: 0o600, nlink: 1, blksize: 4096, ..Attr::default() })
+        Ok(Attr {
+            ino: self.ino,
+            dev: 0xd,
+            mode: 0o600,
+            nlink: 1,
+            blksize: 4096,
+            ..Attr::default()
+        })
     }
     fn mmap_source(&self) -> bool {
         false
@@ -173,9 +216,15 @@ impl FileOps for Epoll {
 
 impl Epoll {
     fn collect_peek(&self) -> bool {
-        let Ok(map) = self.interests.lock() else { return false };
+        let Ok(map) = self.interests.lock() else {
+            return false;
+        };
         map.values().any(|i| {
-            !i.disabled && i.file.upgrade().map(|f| f.ops.poll() & (i.events | poll::ERR | poll::HUP) != 0).unwrap_or(false)
+            !i.disabled
+                && i.file
+                    .upgrade()
+                    .map(|f| f.ops.poll() & (i.events | poll::ERR | poll::HUP) != 0)
+                    .unwrap_or(false)
         })
     }
 }

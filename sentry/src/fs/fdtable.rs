@@ -35,7 +35,9 @@ impl FdTable {
     /// A copy of this table (fork without CLONE_FILES).
     pub fn fork(&self) -> Arc<Self> {
         let map = self.inner.lock().map(|m| m.clone()).unwrap_or_default();
-        Arc::new(FdTable { inner: Mutex::new(map) })
+        Arc::new(FdTable {
+            inner: Mutex::new(map),
+        })
     }
 
     /// The open file at `fd`.
@@ -50,7 +52,13 @@ impl FdTable {
     }
 
     /// Installs `file` at the lowest free descriptor ≥ `min`, below `limit`.
-    pub fn insert_from(&self, min: i32, file: Arc<OpenFile>, cloexec: bool, limit: u64) -> SysResult<i32> {
+    pub fn insert_from(
+        &self,
+        min: i32,
+        file: Arc<OpenFile>,
+        cloexec: bool,
+        limit: u64,
+    ) -> SysResult<i32> {
         let mut m = self.inner.lock().map_err(|_| Errno::EIO)?;
         let mut fd = min.max(0);
         for (&k, _) in m.range(fd..) {
@@ -68,7 +76,13 @@ impl FdTable {
     }
 
     /// Installs `file` at exactly `fd`, returning what was there.
-    pub fn insert_at(&self, fd: i32, file: Arc<OpenFile>, cloexec: bool, limit: u64) -> SysResult<Option<FdEntry>> {
+    pub fn insert_at(
+        &self,
+        fd: i32,
+        file: Arc<OpenFile>,
+        cloexec: bool,
+        limit: u64,
+    ) -> SysResult<Option<FdEntry>> {
         if fd < 0 || fd as u64 >= limit.min(MAX_NOFILE) {
             return Err(Errno::EBADF);
         }
@@ -112,7 +126,11 @@ impl FdTable {
     pub fn close_on_exec(&self) {
         let removed: Vec<FdEntry>;
         if let Ok(mut m) = self.inner.lock() {
-            let keys: Vec<i32> = m.iter().filter(|(_, e)| e.cloexec).map(|(k, _)| *k).collect();
+            let keys: Vec<i32> = m
+                .iter()
+                .filter(|(_, e)| e.cloexec)
+                .map(|(k, _)| *k)
+                .collect();
             removed = keys.into_iter().filter_map(|k| m.remove(&k)).collect();
         } else {
             return;
@@ -122,7 +140,10 @@ impl FdTable {
 
     /// Snapshot of all descriptors (for /proc/PID/fd and poll setup).
     pub fn snapshot(&self) -> Vec<(i32, FdEntry)> {
-        self.inner.lock().map(|m| m.iter().map(|(k, v)| (*k, v.clone())).collect()).unwrap_or_default()
+        self.inner
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (*k, v.clone())).collect())
+            .unwrap_or_default()
     }
 
     /// Drops every descriptor (process exit).

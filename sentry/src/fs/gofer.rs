@@ -7,7 +7,7 @@ use std::any::Any;
 use std::sync::{Arc, Mutex};
 
 use rvisor_gofer::client::GoferClient;
-use rvisor_gofer::protocol::{FileAttr, Fid};
+use rvisor_gofer::protocol::{Fid, FileAttr};
 
 use super::host::HostFile;
 use super::vfs::DirFile;
@@ -48,7 +48,12 @@ impl GoferInode {
     /// The root inode (fid 0) of a gofer connection.
     pub fn root(client: Arc<GoferClient>, readonly: bool) -> SysResult<Arc<Self>> {
         let attr = client.stat(0).map_err(gerr)?;
-        Ok(Arc::new(GoferInode { client, fid: 0, attr: Mutex::new(convert(&attr)), readonly }))
+        Ok(Arc::new(GoferInode {
+            client,
+            fid: 0,
+            attr: Mutex::new(convert(&attr)),
+            readonly,
+        }))
     }
 }
 
@@ -71,7 +76,12 @@ impl Inode for GoferInode {
         }
         let walked = self.client.walk(self.fid, &[name]).map_err(gerr)?;
         let (fid, attr) = walked.into_iter().next().ok_or(Errno::ENOENT)?;
-        Ok(Arc::new(GoferInode { client: self.client.clone(), fid, attr: Mutex::new(convert(&attr)), readonly: self.readonly }))
+        Ok(Arc::new(GoferInode {
+            client: self.client.clone(),
+            fid,
+            attr: Mutex::new(convert(&attr)),
+            readonly: self.readonly,
+        }))
     }
 
     fn readlink(&self) -> SysResult<Vec<u8>> {
@@ -86,7 +96,11 @@ impl Inode for GoferInode {
         let mut off = 0u64;
         loop {
             let (entries, next, eof) = self.client.getdents(self.fid, off).map_err(gerr)?;
-            out.extend(entries.into_iter().map(|e| DirEntry { ino: e.ino, dtype: e.dtype, name: e.name }));
+            out.extend(entries.into_iter().map(|e| DirEntry {
+                ino: e.ino,
+                dtype: e.dtype,
+                name: e.name,
+            }));
             if eof || next == off {
                 break;
             }
@@ -101,7 +115,8 @@ impl Inode for GoferInode {
     fn open(self: Arc<Self>, flags: u32) -> SysResult<Arc<dyn FileOps>> {
         let attr = self.attr()?;
         let acc = flags & libc::O_ACCMODE as u32;
-        let wants_write = acc != libc::O_RDONLY as u32 || flags & (libc::O_TRUNC | libc::O_CREAT) as u32 != 0;
+        let wants_write =
+            acc != libc::O_RDONLY as u32 || flags & (libc::O_TRUNC | libc::O_CREAT) as u32 != 0;
         if attr.is_dir() {
             if wants_write {
                 return Err(Errno::EISDIR);
@@ -114,7 +129,9 @@ impl Inode for GoferInode {
         if attr.is_symlink() {
             return Err(Errno::ELOOP);
         }
-        let host_flags = (flags & (libc::O_ACCMODE | libc::O_TRUNC) as u32) as i32 | libc::O_CLOEXEC | libc::O_NOCTTY;
+        let host_flags = (flags & (libc::O_ACCMODE | libc::O_TRUNC) as u32) as i32
+            | libc::O_CLOEXEC
+            | libc::O_NOCTTY;
         let fd = self.client.open(self.fid, host_flags).map_err(gerr)?;
         let inode: Arc<dyn Inode> = self;
         Ok(HostFile::new(fd, Some(inode)))

@@ -22,7 +22,11 @@ pub struct HostFile {
 }
 
 fn last_errno() -> Errno {
-    Errno::new(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+    Errno::new(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO),
+    )
 }
 
 /// Host `fstat` converted to [`Attr`].
@@ -57,7 +61,12 @@ impl HostFile {
     pub fn new_stdio(fd: OwnedFd) -> Arc<Self> {
         // SAFETY: isatty only inspects the descriptor.
         let tty = unsafe { libc::isatty(fd.as_raw_fd()) } == 1;
-        Arc::new(HostFile { fd, seekable: false, inode: None, tty })
+        Arc::new(HostFile {
+            fd,
+            seekable: false,
+            inode: None,
+            tty,
+        })
     }
 
     /// Wraps a host fd; seekability and tty-ness are read from the host.
@@ -67,11 +76,20 @@ impl HostFile {
         let seekable = t == super::S_IFREG || t == super::S_IFDIR || t == 0o060000;
         // SAFETY: isatty only inspects the descriptor.
         let tty = unsafe { libc::isatty(fd.as_raw_fd()) } == 1;
-        Arc::new(HostFile { fd, seekable, inode, tty })
+        Arc::new(HostFile {
+            fd,
+            seekable,
+            inode,
+            tty,
+        })
     }
 
     fn ready(&self, events: i16) -> bool {
-        let mut p = libc::pollfd { fd: self.fd.as_raw_fd(), events, revents: 0 };
+        let mut p = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events,
+            revents: 0,
+        };
         // SAFETY: one live pollfd, zero timeout.
         let r = unsafe { libc::poll(&mut p, 1, 0) };
         r != 0
@@ -86,9 +104,18 @@ impl FileOps for HostFile {
         // SAFETY: reads at most buf.len() bytes into the sentry's own buffer.
         let r = unsafe {
             if self.seekable {
-                libc::pread(self.fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), off as libc::off_t)
+                libc::pread(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr() as *mut libc::c_void,
+                    buf.len(),
+                    off as libc::off_t,
+                )
             } else {
-                libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len())
+                libc::read(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr() as *mut libc::c_void,
+                    buf.len(),
+                )
             }
         };
         if r < 0 {
@@ -104,9 +131,18 @@ impl FileOps for HostFile {
         // SAFETY: writes buf.len() bytes from the sentry's own buffer.
         let r = unsafe {
             if self.seekable {
-                libc::pwrite(self.fd.as_raw_fd(), buf.as_ptr() as *const libc::c_void, buf.len(), off as libc::off_t)
+                libc::pwrite(
+                    self.fd.as_raw_fd(),
+                    buf.as_ptr() as *const libc::c_void,
+                    buf.len(),
+                    off as libc::off_t,
+                )
             } else {
-                libc::write(self.fd.as_raw_fd(), buf.as_ptr() as *const libc::c_void, buf.len())
+                libc::write(
+                    self.fd.as_raw_fd(),
+                    buf.as_ptr() as *const libc::c_void,
+                    buf.len(),
+                )
             }
         };
         if r < 0 {
@@ -123,7 +159,11 @@ impl FileOps for HostFile {
         if self.seekable {
             return super::poll::IN | super::poll::OUT;
         }
-        let mut p = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN | libc::POLLOUT, revents: 0 };
+        let mut p = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN | libc::POLLOUT,
+            revents: 0,
+        };
         // SAFETY: one live pollfd, zero timeout.
         unsafe { libc::poll(&mut p, 1, 0) };
         p.revents as u16 as u32

@@ -163,11 +163,24 @@ pub trait Inode: Send + Sync + 'static {
         Err(Errno::EROFS)
     }
     /// Creates a FIFO, socket or (refused) device node.
-    fn mknod(&self, _name: &[u8], _mode: u32, _rdev: u64, _uid: u32, _gid: u32) -> SysResult<Arc<dyn Inode>> {
+    fn mknod(
+        &self,
+        _name: &[u8],
+        _mode: u32,
+        _rdev: u64,
+        _uid: u32,
+        _gid: u32,
+    ) -> SysResult<Arc<dyn Inode>> {
         Err(Errno::EROFS)
     }
     /// Creates a symbolic link `name` → `target`.
-    fn symlink(&self, _name: &[u8], _target: &[u8], _uid: u32, _gid: u32) -> SysResult<Arc<dyn Inode>> {
+    fn symlink(
+        &self,
+        _name: &[u8],
+        _target: &[u8],
+        _uid: u32,
+        _gid: u32,
+    ) -> SysResult<Arc<dyn Inode>> {
         Err(Errno::EROFS)
     }
     /// Adds a hard link `name` to `target` (same file system).
@@ -289,7 +302,13 @@ pub struct OpenFile {
 impl OpenFile {
     /// Wraps `ops` as a new open file description.
     pub fn new(ops: Arc<dyn FileOps>, flags: u32, location: Option<vfs::Location>) -> Arc<Self> {
-        Arc::new(OpenFile { ops, location, flags: AtomicU32::new(flags), pos: Mutex::new(0), dir_cache: Mutex::new(None) })
+        Arc::new(OpenFile {
+            ops,
+            location,
+            flags: AtomicU32::new(flags),
+            pos: Mutex::new(0),
+            dir_cache: Mutex::new(None),
+        })
     }
     /// Current status flags.
     pub fn flags(&self) -> u32 {
@@ -298,9 +317,12 @@ impl OpenFile {
     /// Replaces the changeable status flags (O_APPEND, O_NONBLOCK, O_ASYNC,
     /// O_DIRECT, O_NOATIME), as F_SETFL does.
     pub fn set_status_flags(&self, new: u32) {
-        let changeable = (libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME) as u32;
+        let changeable =
+            (libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME)
+                as u32;
         let old = self.flags();
-        self.flags.store((old & !changeable) | (new & changeable), Ordering::Relaxed);
+        self.flags
+            .store((old & !changeable) | (new & changeable), Ordering::Relaxed);
     }
     /// True when O_NONBLOCK is set.
     pub fn nonblocking(&self) -> bool {

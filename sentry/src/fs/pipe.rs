@@ -36,11 +36,24 @@ impl Pipe {
     /// Creates a pipe and returns (read end, write end).
     pub fn new_pair(ino: u64) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
         let pipe = Arc::new(Pipe {
-            state: Mutex::new(PipeState { buf: VecDeque::new(), readers: 1, writers: 1 }),
+            state: Mutex::new(PipeState {
+                buf: VecDeque::new(),
+                readers: 1,
+                writers: 1,
+            }),
             queue: WaitQueue::new(),
             ino,
         });
-        (Arc::new(PipeEnd { pipe: pipe.clone(), write_end: false }), Arc::new(PipeEnd { pipe, write_end: true }))
+        (
+            Arc::new(PipeEnd {
+                pipe: pipe.clone(),
+                write_end: false,
+            }),
+            Arc::new(PipeEnd {
+                pipe,
+                write_end: true,
+            }),
+        )
     }
 }
 
@@ -54,7 +67,11 @@ impl FileOps for PipeEnd {
             return Ok(0);
         }
         if st.buf.is_empty() {
-            return if st.writers == 0 { Ok(0) } else { Err(Errno::EAGAIN) };
+            return if st.writers == 0 {
+                Ok(0)
+            } else {
+                Err(Errno::EAGAIN)
+            };
         }
         let n = buf.len().min(st.buf.len());
         for (i, b) in st.buf.drain(..n).enumerate() {
@@ -85,7 +102,9 @@ impl FileOps for PipeEnd {
     }
 
     fn poll(&self) -> u32 {
-        let Ok(st) = self.pipe.state.lock() else { return poll::ERR };
+        let Ok(st) = self.pipe.state.lock() else {
+            return poll::ERR;
+        };
         let mut m = 0;
         if self.write_end {
             if st.readers == 0 {
@@ -109,7 +128,14 @@ impl FileOps for PipeEnd {
     }
 
     fn stat(&self) -> SysResult<Attr> {
-        Ok(Attr { ino: self.pipe.ino, dev: 0xc, mode: S_IFIFO | 0o600, nlink: 1, blksize: 4096, ..Attr::default() })
+        Ok(Attr {
+            ino: self.pipe.ino,
+            dev: 0xc,
+            mode: S_IFIFO | 0o600,
+            nlink: 1,
+            blksize: 4096,
+            ..Attr::default()
+        })
     }
 
     fn ioctl(&self, cmd: u32, arg: u64, io: &mut dyn super::IoctlIo) -> SysResult<u64> {

@@ -30,7 +30,11 @@ pub struct Dentry {
 impl Dentry {
     /// A new dentry.
     pub fn new(inode: Arc<dyn Inode>, name: Vec<u8>, parent: Option<Arc<Dentry>>) -> Arc<Self> {
-        Arc::new(Dentry { inode, name, parent })
+        Arc::new(Dentry {
+            inode,
+            name,
+            parent,
+        })
     }
 }
 
@@ -88,7 +92,13 @@ impl Vfs {
     }
 
     /// Mounts `root` as the root file system.
-    pub fn mount_root(&self, root: Arc<dyn Inode>, fstype: &str, source: &str, readonly: bool) -> Location {
+    pub fn mount_root(
+        &self,
+        root: Arc<dyn Inode>,
+        fstype: &str,
+        source: &str,
+        readonly: bool,
+    ) -> Location {
         let m = Arc::new(Mount {
             id: NEXT_MOUNT_ID.fetch_add(1, Ordering::Relaxed),
             root: Dentry::new(root, Vec::new(), None),
@@ -100,11 +110,21 @@ impl Vfs {
         if let Ok(mut v) = self.mounts.write() {
             v.push(m.clone());
         }
-        Location { dentry: m.root.clone(), mount: m }
+        Location {
+            dentry: m.root.clone(),
+            mount: m,
+        }
     }
 
     /// Mounts `root` on the directory at `at`.
-    pub fn mount_at(&self, at: &Location, root: Arc<dyn Inode>, fstype: &str, source: &str, readonly: bool) -> SysResult<()> {
+    pub fn mount_at(
+        &self,
+        at: &Location,
+        root: Arc<dyn Inode>,
+        fstype: &str,
+        source: &str,
+        readonly: bool,
+    ) -> SysResult<()> {
         let a = at.attr()?;
         if !a.is_dir() {
             return Err(Errno::ENOTDIR);
@@ -137,7 +157,12 @@ impl Vfs {
                     .cloned()
             });
             match found {
-                Some(m) => loc = Location { dentry: m.root.clone(), mount: m },
+                Some(m) => {
+                    loc = Location {
+                        dentry: m.root.clone(),
+                        mount: m,
+                    }
+                }
                 None => return loc,
             }
         }
@@ -152,7 +177,10 @@ impl Vfs {
                 return cur;
             }
             if let Some(p) = &cur.dentry.parent {
-                return Location { mount: cur.mount.clone(), dentry: p.clone() };
+                return Location {
+                    mount: cur.mount.clone(),
+                    dentry: p.clone(),
+                };
             }
             // At a mount root: continue from the mountpoint.
             match &cur.mount.mountpoint {
@@ -165,14 +193,23 @@ impl Vfs {
     /// Looks up one component `name` in directory `dir` (no "." / "..").
     pub fn lookup_child(&self, dir: &Location, name: &[u8]) -> SysResult<Location> {
         let inode = dir.dentry.inode.lookup(name)?;
-        let child = Location { mount: dir.mount.clone(), dentry: Dentry::new(inode, name.to_vec(), Some(dir.dentry.clone())) };
+        let child = Location {
+            mount: dir.mount.clone(),
+            dentry: Dentry::new(inode, name.to_vec(), Some(dir.dentry.clone())),
+        };
         Ok(self.cross_mounts(child))
     }
 
     /// Resolves `path` starting at `start` (for relative paths) or `root`
     /// (absolute), following symlinks, and the last component's symlink
     /// only when `follow_last`.
-    pub fn resolve(&self, root: &Location, start: &Location, path: &[u8], follow_last: bool) -> SysResult<Location> {
+    pub fn resolve(
+        &self,
+        root: &Location,
+        start: &Location,
+        path: &[u8],
+        follow_last: bool,
+    ) -> SysResult<Location> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -180,7 +217,11 @@ impl Vfs {
             return Err(Errno::ENAMETOOLONG);
         }
         let must_be_dir = path.ends_with(b"/");
-        let mut cur = if path[0] == b'/' { root.clone() } else { start.clone() };
+        let mut cur = if path[0] == b'/' {
+            root.clone()
+        } else {
+            start.clone()
+        };
         let mut comps: VecDeque<Vec<u8>> = components(path).map(|c| c.to_vec()).collect();
         let mut links = 0u32;
         while let Some(c) = comps.pop_front() {
@@ -236,7 +277,12 @@ impl Vfs {
 
     /// Resolves all but the last component: returns (parent dir, last name).
     /// The name is "." for paths like "/" or "a/..".
-    pub fn resolve_parent(&self, root: &Location, start: &Location, path: &[u8]) -> SysResult<(Location, Vec<u8>)> {
+    pub fn resolve_parent(
+        &self,
+        root: &Location,
+        start: &Location,
+        path: &[u8],
+    ) -> SysResult<(Location, Vec<u8>)> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -253,7 +299,11 @@ impl Vfs {
                 let dir = if i == 0 { &trimmed[..1] } else { &trimmed[..i] };
                 let name = &trimmed[i + 1..];
                 let parent = self.resolve(root, start, dir, true)?;
-                let name = if name.is_empty() { b".".to_vec() } else { name.to_vec() };
+                let name = if name.is_empty() {
+                    b".".to_vec()
+                } else {
+                    name.to_vec()
+                };
                 Ok((parent, name))
             }
         }
@@ -269,7 +319,10 @@ impl Vfs {
             }
             if let Some(p) = &cur.dentry.parent {
                 parts.push(cur.dentry.name.clone());
-                cur = Location { mount: cur.mount.clone(), dentry: p.clone() };
+                cur = Location {
+                    mount: cur.mount.clone(),
+                    dentry: p.clone(),
+                };
                 continue;
             }
             match &cur.mount.mountpoint {
@@ -330,8 +383,16 @@ impl FileOps for DirFile {
 pub fn list_with_dots(loc: &Location, inode: &Arc<dyn Inode>) -> SysResult<Vec<DirEntry>> {
     let a = inode.attr()?;
     let mut v = vec![
-        DirEntry { ino: a.ino, dtype: libc::DT_DIR, name: b".".to_vec() },
-        DirEntry { ino: a.ino, dtype: libc::DT_DIR, name: b"..".to_vec() },
+        DirEntry {
+            ino: a.ino,
+            dtype: libc::DT_DIR,
+            name: b".".to_vec(),
+        },
+        DirEntry {
+            ino: a.ino,
+            dtype: libc::DT_DIR,
+            name: b"..".to_vec(),
+        },
     ];
     let _ = loc;
     v.extend(inode.readdir()?);

@@ -39,8 +39,15 @@ impl Futexes {
     }
 
     /// [`Self::wake`] with the table already locked.
-    pub fn wake_locked(q: &mut HashMap<FutexKey, Vec<FutexWaiter>>, key: FutexKey, n: usize, bitset: u32) -> usize {
-        let Some(list) = q.get_mut(&key) else { return 0 };
+    pub fn wake_locked(
+        q: &mut HashMap<FutexKey, Vec<FutexWaiter>>,
+        key: FutexKey,
+        n: usize,
+        bitset: u32,
+    ) -> usize {
+        let Some(list) = q.get_mut(&key) else {
+            return 0;
+        };
         let mut woken = 0;
         let mut i = 0;
         while i < list.len() && woken < n {

@@ -68,7 +68,17 @@ pub struct Creds {
 impl Creds {
     /// All ids set to `uid`/`gid`.
     pub fn new(uid: u32, gid: u32, groups: Vec<u32>) -> Self {
-        Creds { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups }
+        Creds {
+            uid,
+            euid: uid,
+            suid: uid,
+            fsuid: uid,
+            gid,
+            egid: gid,
+            sgid: gid,
+            fsgid: gid,
+            groups,
+        }
     }
 }
 
@@ -284,7 +294,11 @@ impl Kernel {
             boot: Instant::now(),
             hostname: Mutex::new(hostname),
             domainname: Mutex::new("(none)".into()),
-            tables: Mutex::new(Tables { tasks: BTreeMap::new(), groups: BTreeMap::new(), next_pid: 1 }),
+            tables: Mutex::new(Tables {
+                tasks: BTreeMap::new(),
+                groups: BTreeMap::new(),
+                next_pid: 1,
+            }),
             init_status: Mutex::new(None),
             init_cv: Condvar::new(),
             next_ino: AtomicU64::new(1 << 32),
@@ -311,14 +325,21 @@ impl Kernel {
 
     /// Logs an unimplemented system call once per number; true the first time.
     pub fn note_unimplemented(&self, nr: u64) -> bool {
-        self.unimplemented_logged.lock().map(|mut s| s.insert(nr)).unwrap_or(false)
+        self.unimplemented_logged
+            .lock()
+            .map(|mut s| s.insert(nr))
+            .unwrap_or(false)
     }
 
     /// Allocates an unused pid.
     fn alloc_pid(t: &mut Tables) -> Option<i32> {
         for _ in 0..PID_MAX {
             let pid = t.next_pid;
-            t.next_pid = if t.next_pid >= PID_MAX { 300 } else { t.next_pid + 1 };
+            t.next_pid = if t.next_pid >= PID_MAX {
+                300
+            } else {
+                t.next_pid + 1
+            };
             if !t.tasks.contains_key(&pid) && !t.groups.contains_key(&pid) {
                 return Some(pid);
             }
@@ -390,7 +411,10 @@ impl Kernel {
 
     /// All processes.
     pub fn groups(&self) -> Vec<Arc<ThreadGroup>> {
-        self.tables.lock().map(|t| t.groups.values().cloned().collect()).unwrap_or_default()
+        self.tables
+            .lock()
+            .map(|t| t.groups.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Forgets a task that has exited.
@@ -419,7 +443,9 @@ impl Kernel {
 
     /// Blocks until init exits and returns its status.
     pub fn wait_init(&self) -> ExitStatus {
-        let Ok(mut s) = self.init_status.lock() else { return ExitStatus::Exited(1) };
+        let Ok(mut s) = self.init_status.lock() else {
+            return ExitStatus::Exited(1);
+        };
         loop {
             if let Some(st) = *s {
                 return st;
@@ -442,9 +468,11 @@ impl Kernel {
         envp: Vec<Vec<u8>>,
     ) -> std::io::Result<std::thread::JoinHandle<()>> {
         let kernel = self.clone();
-        std::thread::Builder::new().name("task-1".into()).spawn(move || {
-            task::run_init(kernel, fs, files, creds, path, argv, envp);
-        })
+        std::thread::Builder::new()
+            .name("task-1".into())
+            .spawn(move || {
+                task::run_init(kernel, fs, files, creds, path, argv, envp);
+            })
     }
 }
 

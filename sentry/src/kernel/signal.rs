@@ -68,8 +68,16 @@ pub fn default_action(sig: i32) -> DefaultAction {
         libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH => Ignore,
         libc::SIGCONT => Continue,
         libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => Stop,
-        libc::SIGQUIT | libc::SIGILL | libc::SIGTRAP | libc::SIGABRT | libc::SIGBUS | libc::SIGFPE | libc::SIGSEGV
-        | libc::SIGXCPU | libc::SIGXFSZ | libc::SIGSYS => Core,
+        libc::SIGQUIT
+        | libc::SIGILL
+        | libc::SIGTRAP
+        | libc::SIGABRT
+        | libc::SIGBUS
+        | libc::SIGFPE
+        | libc::SIGSEGV
+        | libc::SIGXCPU
+        | libc::SIGXFSZ
+        | libc::SIGSYS => Core,
         _ => Terminate,
     }
 }
@@ -108,7 +116,11 @@ impl SigQueue {
         if avail == 0 {
             return None;
         }
-        let pick = if avail & SYNCHRONOUS != 0 { avail & SYNCHRONOUS } else { avail };
+        let pick = if avail & SYNCHRONOUS != 0 {
+            avail & SYNCHRONOUS
+        } else {
+            avail
+        };
         let sig = pick.trailing_zeros() as i32 + 1;
         let idx = self.queue.iter().position(|i| i.si_signo == sig)?;
         Some(self.queue.remove(idx))
@@ -133,9 +145,14 @@ impl SigQueue {
 
 /// True when `sig` would be discarded at generation time by `tg`.
 fn ignored_at_send(tg: &ThreadGroup, sig: i32) -> bool {
-    let Ok(a) = tg.actions.lock() else { return false };
-    let Some(act) = a.get(sig as usize) else { return true };
-    act.handler == SIG_IGN || (act.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore)
+    let Ok(a) = tg.actions.lock() else {
+        return false;
+    };
+    let Some(act) = a.get(sig as usize) else {
+        return true;
+    };
+    act.handler == SIG_IGN
+        || (act.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore)
 }
 
 /// Sends a process-directed signal to `tg` and makes one thread that does
@@ -145,7 +162,9 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: Siginfo) -> bool {
     let threads: Vec<Arc<Task>>;
     let mut deferred = None;
     {
-        let Ok(mut g) = tg.inner.lock() else { return false };
+        let Ok(mut g) = tg.inner.lock() else {
+            return false;
+        };
         if g.zombie.is_some() {
             return false;
         }
@@ -161,7 +180,8 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: Siginfo) -> bool {
             }
         }
         if sig == libc::SIGCONT || sig == libc::SIGKILL {
-            let stop_mask = bit(libc::SIGSTOP) | bit(libc::SIGTSTP) | bit(libc::SIGTTIN) | bit(libc::SIGTTOU);
+            let stop_mask =
+                bit(libc::SIGSTOP) | bit(libc::SIGTSTP) | bit(libc::SIGTTIN) | bit(libc::SIGTTOU);
             g.pending.discard(stop_mask);
             for t in &g.threads {
                 if let Ok(mut i) = t.inner.lock() {
@@ -172,7 +192,8 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: Siginfo) -> bool {
                 g.stopped = false;
                 g.stop_report = Some(0xffff); // WCONTINUED
                 tg.stop_events.notify_all();
-                deferred = notify_parent_stop_change(&g, tg.tgid, libc::CLD_CONTINUED, libc::SIGCONT);
+                deferred =
+                    notify_parent_stop_change(&g, tg.tgid, libc::CLD_CONTINUED, libc::SIGCONT);
             }
         }
         if sig != libc::SIGKILL && ignored_at_send(tg, sig) {

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use libc::user_regs_struct;
-use rvisor_syscalls::abi::{Siginfo, Sigcontext, StackT, Ucontext};
+use rvisor_syscalls::abi::{Sigcontext, Siginfo, StackT, Ucontext};
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::signal::{self, bit, default_action, DefaultAction, SigAction, SIG_DFL, SIG_IGN};
@@ -62,7 +62,12 @@ fn rlimits_default() -> [(u64, u64); super::RLIM_NLIMITS] {
 }
 
 /// A fresh thread-group state.
-pub fn new_group_inner(parent: Option<&Arc<ThreadGroup>>, pgid: i32, sid: i32, creds: Creds) -> ThreadGroupInner {
+pub fn new_group_inner(
+    parent: Option<&Arc<ThreadGroup>>,
+    pgid: i32,
+    sid: i32,
+    creds: Creds,
+) -> ThreadGroupInner {
     ThreadGroupInner {
         parent: parent.map(Arc::downgrade),
         children: Vec::new(),
@@ -112,25 +117,38 @@ pub fn run_init(
         sigmask: 0,
         saved_mask: None,
         pending: Default::default(),
-        altstack: StackT { ss_flags: libc::SS_DISABLE, ..Default::default() },
+        altstack: StackT {
+            ss_flags: libc::SS_DISABLE,
+            ..Default::default()
+        },
         clear_child_tid: 0,
         robust_list: (0, 0),
         comm: super::comm_from(&path),
         vfork_done: None,
         pdeathsig: 0,
     };
-    let Some(task) = kernel.new_task(None, |pid| new_group_inner(None, pid, pid, creds), inner) else {
+    let Some(task) = kernel.new_task(None, |pid| new_group_inner(None, pid, pid, creds), inner)
+    else {
         kernel.set_init_exited(ExitStatus::Exited(126));
         return;
     };
     task.set_host(&stub);
     let regs = stub.scratch_regs();
-    let mut ctx = TaskCtx { task, stub, regs, exit_now: None, syscall_nr: 0 };
+    let mut ctx = TaskCtx {
+        task,
+        stub,
+        regs,
+        exit_now: None,
+        syscall_nr: 0,
+    };
     match crate::loader::execve(&mut ctx, &path, argv, envp) {
         Ok(()) => {}
         Err(e) => {
             let name = rvisor_syscalls::errno::errno_name(e.into_raw());
-            eprintln!("rvisor: cannot execute {}: {name}", String::from_utf8_lossy(&path));
+            eprintln!(
+                "rvisor: cannot execute {}: {name}",
+                String::from_utf8_lossy(&path)
+            );
             let code = if e == Errno::ENOENT { 127 } else { 126 };
             ctx.exit_now = Some(ExitKind::Group(ExitStatus::Exited(code)));
         }
@@ -184,7 +202,9 @@ impl TaskCtx {
                     // The host took the stub away (killed along with its
                     // group, or OOM): the process is gone.
                     let st = self.task.tg.inner.lock().ok().and_then(|g| g.exiting);
-                    self.exit_now = Some(ExitKind::Group(st.unwrap_or(ExitStatus::Signaled(libc::SIGKILL, false))));
+                    self.exit_now = Some(ExitKind::Group(
+                        st.unwrap_or(ExitStatus::Signaled(libc::SIGKILL, false)),
+                    ));
                 }
             }
         }
@@ -202,12 +222,24 @@ impl TaskCtx {
 
     fn wait_while_stopped(&mut self) {
         loop {
-            let stopped = self.task.tg.inner.lock().map(|g| g.stopped).unwrap_or(false);
+            let stopped = self
+                .task
+                .tg
+                .inner
+                .lock()
+                .map(|g| g.stopped)
+                .unwrap_or(false);
             if !stopped || self.task.killed.load(Ordering::SeqCst) {
                 return;
             }
             let _r = self.task.tg.stop_events.register(&self.task.waker);
-            let stopped = self.task.tg.inner.lock().map(|g| g.stopped).unwrap_or(false);
+            let stopped = self
+                .task
+                .tg
+                .inner
+                .lock()
+                .map(|g| g.stopped)
+                .unwrap_or(false);
             if !stopped {
                 return;
             }
@@ -220,9 +252,20 @@ impl TaskCtx {
     fn handle_syscall(&mut self) -> Option<i32> {
         let nr = self.regs.orig_rax;
         self.syscall_nr = nr;
-        let args = [self.regs.rdi, self.regs.rsi, self.regs.rdx, self.regs.r10, self.regs.r8, self.regs.r9];
+        let args = [
+            self.regs.rdi,
+            self.regs.rsi,
+            self.regs.rdx,
+            self.regs.r10,
+            self.regs.r8,
+            self.regs.r9,
+        ];
         let strace = self.kernel().config.strace;
-        let call_text = if strace { Some(self.strace_call(nr, &args)) } else { None };
+        let call_text = if strace {
+            Some(self.strace_call(nr, &args))
+        } else {
+            None
+        };
         let result = crate::syscalls::dispatch(self, nr, args);
         if nr == libc::SYS_rt_sigreturn as u64 && result.is_ok() {
             if let Some(t) = call_text {
@@ -236,9 +279,19 @@ impl TaskCtx {
         };
         if let Some(t) = call_text {
             if nr == libc::SYS_execve as u64 || nr == libc::SYS_execveat as u64 {
-                eprintln!("[{}] {}{}", self.task.tid, t, rvisor_syscalls::strace::format_return(nr, if ret >= 0 { 0 } else { ret }));
+                eprintln!(
+                    "[{}] {}{}",
+                    self.task.tid,
+                    t,
+                    rvisor_syscalls::strace::format_return(nr, if ret >= 0 { 0 } else { ret })
+                );
             } else {
-                eprintln!("[{}] {}{}", self.task.tid, t, rvisor_syscalls::strace::format_return(nr, ret));
+                eprintln!(
+                    "[{}] {}{}",
+                    self.task.tid,
+                    t,
+                    rvisor_syscalls::strace::format_return(nr, ret)
+                );
             }
         }
         if nr == libc::SYS_execve as u64 || nr == libc::SYS_execveat as u64 {
@@ -249,7 +302,12 @@ impl TaskCtx {
         }
         self.regs.rax = ret as u64;
         let code = (-ret) as i32;
-        if ret < 0 && matches!(code, ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK) {
+        if ret < 0
+            && matches!(
+                code,
+                ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK
+            )
+        {
             return Some(code);
         }
         None
@@ -358,11 +416,19 @@ impl TaskCtx {
     // ---- signals -------------------------------------------------------
 
     fn has_deliverable_signal(&self) -> bool {
-        let Ok(i) = self.task.inner.lock() else { return false };
+        let Ok(i) = self.task.inner.lock() else {
+            return false;
+        };
         let mask = i.sigmask;
         let mine = i.pending.mask();
         drop(i);
-        let group = self.task.tg.inner.lock().map(|g| g.pending.mask()).unwrap_or(0);
+        let group = self
+            .task
+            .tg
+            .inner
+            .lock()
+            .map(|g| g.pending.mask())
+            .unwrap_or(0);
         (mine | group) & !mask != 0
     }
 
@@ -381,7 +447,12 @@ impl TaskCtx {
     /// action is forced, as Linux does for synchronous faults.
     pub fn force_signal(&mut self, info: Siginfo) {
         let sig = info.si_signo;
-        let blocked = self.task.inner.lock().map(|i| i.sigmask & bit(sig) != 0).unwrap_or(false);
+        let blocked = self
+            .task
+            .inner
+            .lock()
+            .map(|i| i.sigmask & bit(sig) != 0)
+            .unwrap_or(false);
         if let Ok(mut a) = self.task.tg.actions.lock() {
             if let Some(act) = a.get_mut(sig as usize) {
                 if blocked || act.handler == SIG_IGN {
@@ -423,7 +494,14 @@ impl TaskCtx {
                 return false;
             };
             let sig = info.si_signo;
-            let act = self.task.tg.actions.lock().ok().and_then(|a| a.get(sig as usize).copied()).unwrap_or_default();
+            let act = self
+                .task
+                .tg
+                .actions
+                .lock()
+                .ok()
+                .and_then(|a| a.get(sig as usize).copied())
+                .unwrap_or_default();
             if act.handler == SIG_IGN && sig != libc::SIGKILL && sig != libc::SIGSTOP {
                 continue;
             }
@@ -467,7 +545,12 @@ impl TaskCtx {
             if !g.stopped {
                 g.stopped = true;
                 g.stop_report = Some((sig << 8) | 0x7f);
-                deferred = signal::notify_parent_stop_change(&g, self.task.tg.tgid, libc::CLD_STOPPED, sig);
+                deferred = signal::notify_parent_stop_change(
+                    &g,
+                    self.task.tg.tgid,
+                    libc::CLD_STOPPED,
+                    sig,
+                );
                 for t in &g.threads {
                     if t.tid != self.task.tid {
                         t.interrupt();
@@ -490,7 +573,10 @@ impl TaskCtx {
         let on_alt = altstack.ss_flags & libc::SS_DISABLE == 0
             && sp > altstack.ss_sp
             && sp <= altstack.ss_sp.wrapping_add(altstack.ss_size);
-        if act.flags & libc::SA_ONSTACK as u64 != 0 && altstack.ss_flags & libc::SS_DISABLE == 0 && !on_alt {
+        if act.flags & libc::SA_ONSTACK as u64 != 0
+            && altstack.ss_flags & libc::SS_DISABLE == 0
+            && !on_alt
+        {
             sp = altstack.ss_sp.wrapping_add(altstack.ss_size);
         } else {
             sp = sp.wrapping_sub(128);
@@ -530,25 +616,42 @@ impl TaskCtx {
             fs: 0,
             ss: r.ss as u16,
             err: 0,
-            trapno: if info.si_signo == libc::SIGSEGV { 14 } else { 0 },
+            trapno: if info.si_signo == libc::SIGSEGV {
+                14
+            } else {
+                0
+            },
             oldmask: old_mask,
-            cr2: if matches!(sig, libc::SIGSEGV | libc::SIGBUS) { info.fields[0] } else { 0 },
+            cr2: if matches!(sig, libc::SIGSEGV | libc::SIGBUS) {
+                info.fields[0]
+            } else {
+                0
+            },
             fpstate,
             reserved1: [0; 8],
         };
         let uc = Ucontext {
-            uc_flags: rvisor_syscalls::abi::UC_SIGCONTEXT_SS | rvisor_syscalls::abi::UC_STRICT_RESTORE_SS,
+            uc_flags: rvisor_syscalls::abi::UC_SIGCONTEXT_SS
+                | rvisor_syscalls::abi::UC_STRICT_RESTORE_SS,
             uc_link: 0,
             uc_stack: StackT {
                 ss_sp: altstack.ss_sp,
-                ss_flags: if on_alt { libc::SS_ONSTACK } else { altstack.ss_flags },
+                ss_flags: if on_alt {
+                    libc::SS_ONSTACK
+                } else {
+                    altstack.ss_flags
+                },
                 _pad: 0,
                 ss_size: altstack.ss_size,
             },
             uc_mcontext: mc,
             uc_sigmask: old_mask,
         };
-        let restorer = if act.flags & rvisor_syscalls::abi::SA_RESTORER != 0 { act.restorer } else { 0 };
+        let restorer = if act.flags & rvisor_syscalls::abi::SA_RESTORER != 0 {
+            act.restorer
+        } else {
+            0
+        };
         if restorer == 0 {
             // Without a restorer the handler's return would jump to 0.
             return Err(Errno::EFAULT);
@@ -575,7 +678,10 @@ impl TaskCtx {
             i.sigmask = m & !signal::UNBLOCKABLE;
             i.saved_mask = None;
             if altstack.ss_flags & rvisor_syscalls::abi::SS_AUTODISARM != 0 {
-                i.altstack = StackT { ss_flags: libc::SS_DISABLE, ..Default::default() };
+                i.altstack = StackT {
+                    ss_flags: libc::SS_DISABLE,
+                    ..Default::default()
+                };
             }
         }
         if act.flags & libc::SA_RESETHAND as u64 != 0 {
@@ -627,7 +733,10 @@ impl TaskCtx {
             i.sigmask = uc.uc_sigmask & !signal::UNBLOCKABLE;
             let st = uc.uc_stack;
             if st.ss_flags & libc::SS_ONSTACK == 0 {
-                i.altstack = StackT { ss_flags: st.ss_flags & libc::SS_DISABLE, ..st };
+                i.altstack = StackT {
+                    ss_flags: st.ss_flags & libc::SS_DISABLE,
+                    ..st
+                };
             }
         }
         Ok(self.regs.rax)
@@ -640,7 +749,9 @@ impl TaskCtx {
         let threads;
         let final_st;
         {
-            let Ok(mut g) = self.task.tg.inner.lock() else { return st };
+            let Ok(mut g) = self.task.tg.inner.lock() else {
+                return st;
+            };
             if g.exiting.is_none() {
                 g.exiting = Some(st);
             }
@@ -660,7 +771,13 @@ impl TaskCtx {
         let (group, status) = match kind {
             ExitKind::Group(st) => (true, self.begin_group_exit(st)),
             ExitKind::Thread(code) => {
-                let last = self.task.tg.inner.lock().map(|g| g.threads.len() <= 1).unwrap_or(true);
+                let last = self
+                    .task
+                    .tg
+                    .inner
+                    .lock()
+                    .map(|g| g.threads.len() <= 1)
+                    .unwrap_or(true);
                 let exiting = self.task.tg.inner.lock().ok().and_then(|g| g.exiting);
                 match exiting {
                     Some(st) => (true, st),
@@ -669,12 +786,22 @@ impl TaskCtx {
             }
         };
         // vfork parent may continue.
-        let vfork = self.task.inner.lock().ok().and_then(|mut i| i.vfork_done.take());
+        let vfork = self
+            .task
+            .inner
+            .lock()
+            .ok()
+            .and_then(|mut i| i.vfork_done.take());
         if let Some(c) = vfork {
             c.complete();
         }
         // CLONE_CHILD_CLEARTID: only meaningful if the address space lives on.
-        let ctid = self.task.inner.lock().map(|i| i.clear_child_tid).unwrap_or(0);
+        let ctid = self
+            .task
+            .inner
+            .lock()
+            .map(|i| i.clear_child_tid)
+            .unwrap_or(0);
         if ctid != 0 && !group {
             let _ = self.write_val(ctid, &0u32);
             let key = self.futex_key(ctid);
@@ -685,7 +812,9 @@ impl TaskCtx {
             self.stub.kill_process();
         }
         let remaining = {
-            let Ok(mut g) = self.task.tg.inner.lock() else { return };
+            let Ok(mut g) = self.task.tg.inner.lock() else {
+                return;
+            };
             g.threads.retain(|t| t.tid != self.task.tid);
             g.threads.len()
         };
@@ -713,14 +842,25 @@ impl TaskCtx {
         }
         // Cancel timers.
         if let Ok(g) = tg.inner.lock() {
-            g.itimer_real.set(std::sync::Weak::new(), std::time::Duration::ZERO, std::time::Duration::ZERO);
+            g.itimer_real.set(
+                std::sync::Weak::new(),
+                std::time::Duration::ZERO,
+                std::time::Duration::ZERO,
+            );
         }
         // Reparent children to init (or, for init, kill everything).
-        let children: Vec<Arc<ThreadGroup>> = tg.inner.lock().map(|mut g| std::mem::take(&mut g.children)).unwrap_or_default();
+        let children: Vec<Arc<ThreadGroup>> = tg
+            .inner
+            .lock()
+            .map(|mut g| std::mem::take(&mut g.children))
+            .unwrap_or_default();
         if tg.tgid == 1 {
             for g in kernel.groups() {
                 if g.tgid != 1 {
-                    signal::send_to_group(&g, Siginfo::kill(libc::SIGKILL, rvisor_syscalls::abi::SI_KERNEL, 0, 0));
+                    signal::send_to_group(
+                        &g,
+                        Siginfo::kill(libc::SIGKILL, rvisor_syscalls::abi::SI_KERNEL, 0, 0),
+                    );
                 }
             }
         } else if let Some(init) = kernel.group(1) {
@@ -745,8 +885,16 @@ impl TaskCtx {
                 init.child_events.notify_all();
             }
         }
-        let parent = tg.inner.lock().ok().and_then(|g| g.parent.as_ref().and_then(|p| p.upgrade()));
-        let exit_signal = tg.inner.lock().map(|g| g.exit_signal).unwrap_or(libc::SIGCHLD);
+        let parent = tg
+            .inner
+            .lock()
+            .ok()
+            .and_then(|g| g.parent.as_ref().and_then(|p| p.upgrade()));
+        let exit_signal = tg
+            .inner
+            .lock()
+            .map(|g| g.exit_signal)
+            .unwrap_or(libc::SIGCHLD);
         let uid = tg.inner.lock().map(|g| g.creds.uid).unwrap_or(0);
         if let Ok(mut g) = tg.inner.lock() {
             g.zombie = Some(status);
@@ -758,7 +906,12 @@ impl TaskCtx {
         }
         match parent {
             Some(p) => {
-                let act = p.actions.lock().ok().map(|a| a[libc::SIGCHLD as usize]).unwrap_or_default();
+                let act = p
+                    .actions
+                    .lock()
+                    .ok()
+                    .map(|a| a[libc::SIGCHLD as usize])
+                    .unwrap_or_default();
                 let autoreap = exit_signal == libc::SIGCHLD
                     && (act.handler == SIG_IGN || act.flags & libc::SA_NOCLDWAIT as u64 != 0);
                 if autoreap {
@@ -784,7 +937,12 @@ impl TaskCtx {
 
     /// Futex key of `addr` in this task's address space.
     pub fn futex_key(&self, addr: u64) -> super::futex::FutexKey {
-        let mm = self.task.inner.lock().map(|i| Arc::as_ptr(&i.mm) as usize).unwrap_or(0);
+        let mm = self
+            .task
+            .inner
+            .lock()
+            .map(|i| Arc::as_ptr(&i.mm) as usize)
+            .unwrap_or(0);
         (mm, addr)
     }
 

@@ -24,15 +24,27 @@ pub struct ItimerReal {
 impl ItimerReal {
     /// (time left, interval) of the current setting.
     pub fn get(&self) -> (Duration, Duration) {
-        let Ok(s) = self.state.0.lock() else { return (Duration::ZERO, Duration::ZERO) };
-        let left = s.deadline.map(|d| d.saturating_duration_since(Instant::now())).unwrap_or_default();
+        let Ok(s) = self.state.0.lock() else {
+            return (Duration::ZERO, Duration::ZERO);
+        };
+        let left = s
+            .deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+            .unwrap_or_default();
         (left, s.interval)
     }
 
     /// Arms (or with `value == 0` disarms) the timer; returns the old setting.
-    pub fn set(&self, tg: Weak<ThreadGroup>, value: Duration, interval: Duration) -> (Duration, Duration) {
+    pub fn set(
+        &self,
+        tg: Weak<ThreadGroup>,
+        value: Duration,
+        interval: Duration,
+    ) -> (Duration, Duration) {
         let old = self.get();
-        let Ok(mut s) = self.state.0.lock() else { return old };
+        let Ok(mut s) = self.state.0.lock() else {
+            return old;
+        };
         s.gen += 1;
         s.interval = interval;
         if value.is_zero() {
@@ -45,7 +57,9 @@ impl ItimerReal {
         drop(s);
         self.state.1.notify_all();
         let st = self.state.clone();
-        let _ = std::thread::Builder::new().name("itimer".into()).spawn(move || run(st, gen, tg));
+        let _ = std::thread::Builder::new()
+            .name("itimer".into())
+            .spawn(move || run(st, gen, tg));
         old
     }
 }

@@ -32,42 +32,74 @@ impl Waker {
             return Err(std::io::Error::last_os_error());
         }
         // SAFETY: `fd` is a freshly created descriptor that we own.
-        Ok(Waker { efd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(Waker {
+            efd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
     }
 
     /// Wakes the task if it waits (or makes its next wait return at once).
     pub fn wake(&self) {
         let one: u64 = 1;
         // SAFETY: writes 8 bytes from a live u64 to our eventfd.
-        unsafe { libc::write(self.efd.as_raw_fd(), &one as *const u64 as *const libc::c_void, 8) };
+        unsafe {
+            libc::write(
+                self.efd.as_raw_fd(),
+                &one as *const u64 as *const libc::c_void,
+                8,
+            )
+        };
     }
 
     fn drain(&self) {
         let mut v: u64 = 0;
         // SAFETY: reads 8 bytes into a live u64 from our non-blocking eventfd.
-        unsafe { libc::read(self.efd.as_raw_fd(), &mut v as *mut u64 as *mut libc::c_void, 8) };
+        unsafe {
+            libc::read(
+                self.efd.as_raw_fd(),
+                &mut v as *mut u64 as *mut libc::c_void,
+                8,
+            )
+        };
     }
 
     /// Blocks until woken, until one of `host` (fd, poll events) is ready, or
     /// until `deadline`.
     pub fn wait(&self, host: &[(RawFd, i16)], deadline: Option<Instant>) -> WaitResult {
         let mut fds: Vec<libc::pollfd> = Vec::with_capacity(host.len() + 1);
-        fds.push(libc::pollfd { fd: self.efd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+        fds.push(libc::pollfd {
+            fd: self.efd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
         for &(fd, ev) in host {
-            fds.push(libc::pollfd { fd, events: ev, revents: 0 });
+            fds.push(libc::pollfd {
+                fd,
+                events: ev,
+                revents: 0,
+            });
         }
         let ts;
         let tsp = match deadline {
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
-                ts = libc::timespec { tv_sec: left.as_secs() as libc::time_t, tv_nsec: left.subsec_nanos() as libc::c_long };
+                ts = libc::timespec {
+                    tv_sec: left.as_secs() as libc::time_t,
+                    tv_nsec: left.subsec_nanos() as libc::c_long,
+                };
                 &ts as *const libc::timespec
             }
             None => std::ptr::null(),
         };
         // SAFETY: `fds` is a live array of `fds.len()` pollfds; `tsp` is null
         // or points to the live local `ts`.
-        let r = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, tsp, std::ptr::null()) };
+        let r = unsafe {
+            libc::ppoll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                tsp,
+                std::ptr::null(),
+            )
+        };
         if fds[0].revents != 0 {
             self.drain();
         }
@@ -85,6 +117,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 #[derive(Debug, Default)]
 pub struct WaitQueue {
     waiters: Mutex<Vec<(u64, Arc<Waker>)>>,
+    /// Counts notifications (edge-triggered epoll compares it).
+    generation: AtomicU64,
 }
 
 /// A registration in a [`WaitQueue`]; dropping it unregisters.
@@ -124,8 +158,14 @@ impl WaitQueue {
         }
     }
 
+    /// How many times this queue has been notified.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
     /// Wakes every registered waiter.
     pub fn notify_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Ok(v) = self.waiters.lock() {
             for (_, w) in v.iter() {
                 w.wake();

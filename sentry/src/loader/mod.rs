@@ -67,12 +67,23 @@ fn open_exec_at(ctx: &TaskCtx, loc: Location, path: &[u8]) -> SysResult<Image> {
     if !attr.is_reg() {
         return Err(Errno::EACCES);
     }
-    let creds = ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.creds.clone();
+    let creds = ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .creds
+        .clone();
     if !crate::syscalls::perm::may_exec(&creds, &attr) {
         return Err(Errno::EACCES);
     }
     let file = loc.dentry.inode.clone().open(libc::O_RDONLY as u32)?;
-    Ok(Image { file, loc, path: path.to_vec() })
+    Ok(Image {
+        file,
+        loc,
+        path: path.to_vec(),
+    })
 }
 
 struct Loaded {
@@ -99,8 +110,12 @@ fn parse_elf(img: &Image) -> SysResult<(goblin::elf::Header, Vec<ProgramHeader>)
         return Err(Errno::ENOEXEC);
     }
     let ph_bytes = read_at(img.file.as_ref(), h.e_phoff, h.e_phnum as usize * 56)?;
-    let ctx = Ctx { container: Container::Big, le: Endian::Little };
-    let phdrs = ProgramHeader::parse(&ph_bytes, 0, h.e_phnum as usize, ctx).map_err(|_| Errno::ENOEXEC)?;
+    let ctx = Ctx {
+        container: Container::Big,
+        le: Endian::Little,
+    };
+    let phdrs =
+        ProgramHeader::parse(&ph_bytes, 0, h.e_phnum as usize, ctx).map_err(|_| Errno::ENOEXEC)?;
     Ok((h, phdrs))
 }
 
@@ -131,7 +146,11 @@ fn map_image(
     if loads.is_empty() {
         return Err(Errno::ENOEXEC);
     }
-    let lo = loads.iter().map(|p| page_down(p.p_vaddr)).min().unwrap_or(0);
+    let lo = loads
+        .iter()
+        .map(|p| page_down(p.p_vaddr))
+        .min()
+        .unwrap_or(0);
     let hi = loads
         .iter()
         .map(|p| p.p_vaddr.checked_add(p.p_memsz).and_then(page_up))
@@ -142,8 +161,20 @@ fn map_image(
     }
     let dynamic = h.e_type == goblin::elf::header::ET_DYN;
     let bias = if dynamic {
-        let base = mm::host_mmap(st, hint, hi - lo, libc::PROT_NONE as u32, (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u32)?;
-        mm.insert(Vma { start: base, end: base + (hi - lo), prot: 0, shared: false, name: VmaName::Anon });
+        let base = mm::host_mmap(
+            st,
+            hint,
+            hi - lo,
+            libc::PROT_NONE as u32,
+            (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u32,
+        )?;
+        mm.insert(Vma {
+            start: base,
+            end: base + (hi - lo),
+            prot: 0,
+            shared: false,
+            name: VmaName::Anon,
+        });
         base.wrapping_sub(lo)
     } else {
         0
@@ -153,12 +184,19 @@ fn map_image(
     for p in &loads {
         let vaddr = bias.wrapping_add(p.p_vaddr);
         let start = page_down(vaddr);
-        let seg_end = page_up(vaddr.checked_add(p.p_memsz).ok_or(Errno::ENOEXEC)?).ok_or(Errno::ENOEXEC)?;
+        let seg_end =
+            page_up(vaddr.checked_add(p.p_memsz).ok_or(Errno::ENOEXEC)?).ok_or(Errno::ENOEXEC)?;
         if p.p_filesz > p.p_memsz || seg_end <= start || mm::touches_trampoline(start, seg_end) {
             return Err(Errno::ENOEXEC);
         }
         let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED;
-        mm::host_mmap(st, start, seg_end - start, (libc::PROT_READ | libc::PROT_WRITE) as u32, flags as u32)?;
+        mm::host_mmap(
+            st,
+            start,
+            seg_end - start,
+            (libc::PROT_READ | libc::PROT_WRITE) as u32,
+            flags as u32,
+        )?;
         // Copy the file part.
         let mut off = 0u64;
         while off < p.p_filesz {
@@ -172,7 +210,11 @@ fn map_image(
         }
         let prot = prot_of(p);
         if prot != (libc::PROT_READ | libc::PROT_WRITE) as u32 {
-            mm::host_call(st, libc::SYS_mprotect, [start, seg_end - start, prot as u64, 0, 0, 0])?;
+            mm::host_call(
+                st,
+                libc::SYS_mprotect,
+                [start, seg_end - start, prot as u64, 0, 0, 0],
+            )?;
         }
         let file_end = page_up(vaddr + p.p_filesz).unwrap_or(seg_end).min(seg_end);
         let file_start_off = p.p_offset - (vaddr - start);
@@ -181,24 +223,43 @@ fn map_image(
             end: file_end.max(start + PAGE).min(seg_end),
             prot,
             shared: false,
-            name: VmaName::File { path: img.path.clone(), dev: attr.dev, ino: attr.ino, offset: file_start_off },
+            name: VmaName::File {
+                path: img.path.clone(),
+                dev: attr.dev,
+                ino: attr.ino,
+                offset: file_start_off,
+            },
         });
         if seg_end > file_end && file_end > start {
-            mm.insert(Vma { start: file_end, end: seg_end, prot, shared: false, name: VmaName::Anon });
+            mm.insert(Vma {
+                start: file_end,
+                end: seg_end,
+                prot,
+                shared: false,
+                name: VmaName::Anon,
+            });
         }
         end = end.max(seg_end);
     }
     let phdr = match phdrs.iter().find(|p| p.p_type == PT_PHDR) {
         Some(p) => bias.wrapping_add(p.p_vaddr),
         None => {
-            let first = loads.iter().find(|p| p.p_offset <= h.e_phoff && h.e_phoff < p.p_offset + p.p_filesz);
+            let first = loads
+                .iter()
+                .find(|p| p.p_offset <= h.e_phoff && h.e_phoff < p.p_offset + p.p_filesz);
             match first {
                 Some(p) => bias.wrapping_add(p.p_vaddr - p.p_offset + h.e_phoff),
                 None => 0,
             }
         }
     };
-    Ok(Loaded { entry: bias.wrapping_add(h.e_entry), bias, phdr, phnum: h.e_phnum as u64, end })
+    Ok(Loaded {
+        entry: bias.wrapping_add(h.e_entry),
+        bias,
+        phdr,
+        phnum: h.e_phnum as u64,
+        end,
+    })
 }
 
 /// Resolves the `#!` line of a script: (interpreter, optional argument).
@@ -206,8 +267,15 @@ fn parse_shebang(head: &[u8]) -> SysResult<(Vec<u8>, Option<Vec<u8>>)> {
     let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
     let line = &head[2..line_end];
     let line: &[u8] = {
-        let s = line.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(line.len());
-        let e = line.iter().rposition(|&b| b != b' ' && b != b'\t' && b != b'\r').map(|i| i + 1).unwrap_or(0);
+        let s = line
+            .iter()
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(line.len());
+        let e = line
+            .iter()
+            .rposition(|&b| b != b' ' && b != b'\t' && b != b'\r')
+            .map(|i| i + 1)
+            .unwrap_or(0);
         if s >= e {
             &[]
         } else {
@@ -222,9 +290,19 @@ fn parse_shebang(head: &[u8]) -> SysResult<(Vec<u8>, Option<Vec<u8>>)> {
         None => Ok((line.to_vec(), None)),
         Some(i) => {
             let arg = &line[i..];
-            let s = arg.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(arg.len());
+            let s = arg
+                .iter()
+                .position(|&b| b != b' ' && b != b'\t')
+                .unwrap_or(arg.len());
             let arg = &arg[s..];
-            Ok((line[..i].to_vec(), if arg.is_empty() { None } else { Some(arg.to_vec()) }))
+            Ok((
+                line[..i].to_vec(),
+                if arg.is_empty() {
+                    None
+                } else {
+                    Some(arg.to_vec())
+                },
+            ))
         }
     }
 }
@@ -232,24 +310,54 @@ fn parse_shebang(head: &[u8]) -> SysResult<(Vec<u8>, Option<Vec<u8>>)> {
 /// Replaces the calling task's program. On success the task's registers
 /// point at the new program's entry and the call does not return to the
 /// old image.
-pub fn execve(ctx: &mut TaskCtx, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> SysResult<()> {
+pub fn execve(
+    ctx: &mut TaskCtx,
+    path: &[u8],
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> SysResult<()> {
     let img = open_exec(ctx, path, true)?;
     execve_image(ctx, img, argv, envp, 0)
 }
 
 /// execveat with an already resolved location.
-pub fn execve_loc(ctx: &mut TaskCtx, loc: Location, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> SysResult<()> {
+pub fn execve_loc(
+    ctx: &mut TaskCtx,
+    loc: Location,
+    path: &[u8],
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> SysResult<()> {
     let img = open_exec_at(ctx, loc, path)?;
     execve_image(ctx, img, argv, envp, 0)
 }
 
-fn execve_image(ctx: &mut TaskCtx, img: Image, mut argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, depth: u32) -> SysResult<()> {
+fn execve_image(
+    ctx: &mut TaskCtx,
+    img: Image,
+    mut argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+    depth: u32,
+) -> SysResult<()> {
     // Size limits, as Linux checks them (E2BIG).
-    let total: usize = argv.iter().chain(envp.iter()).map(|s| s.len() + 1 + 8).sum();
-    let stack_lim = ctx.task.tg.inner.lock().map(|g| g.rlimits[libc::RLIMIT_STACK as usize].0).unwrap_or(8 << 20);
+    let total: usize = argv
+        .iter()
+        .chain(envp.iter())
+        .map(|s| s.len() + 1 + 8)
+        .sum();
+    let stack_lim = ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map(|g| g.rlimits[libc::RLIMIT_STACK as usize].0)
+        .unwrap_or(8 << 20);
     let arg_max = ((stack_lim / 4).max(128 * 1024)).min(6 << 20) as usize;
     if total > arg_max
-        || argv.iter().chain(envp.iter()).any(|s| s.len() + 1 > MAX_ARG_STRLEN)
+        || argv
+            .iter()
+            .chain(envp.iter())
+            .any(|s| s.len() + 1 > MAX_ARG_STRLEN)
         || argv.len() + envp.len() > MAX_ARG_STRINGS
     {
         return Err(Errno::E2BIG);
@@ -303,7 +411,13 @@ fn execve_image(ctx: &mut TaskCtx, img: Image, mut argv: Vec<Vec<u8>>, envp: Vec
     inner.brk = main.end;
     let special = ctx.kernel().special();
     if special.vvar_start < special.vdso_start {
-        inner.insert(Vma { start: special.vvar_start, end: special.vdso_start, prot: libc::PROT_READ as u32, shared: false, name: VmaName::Vvar });
+        inner.insert(Vma {
+            start: special.vvar_start,
+            end: special.vdso_start,
+            prot: libc::PROT_READ as u32,
+            shared: false,
+            name: VmaName::Vvar,
+        });
     }
     inner.insert(Vma {
         start: special.vdso_start,
@@ -312,7 +426,9 @@ fn execve_image(ctx: &mut TaskCtx, img: Image, mut argv: Vec<Vec<u8>>, envp: Vec
         shared: false,
         name: VmaName::Vdso,
     });
-    let mm = Arc::new(Mm { inner: std::sync::Mutex::new(inner) });
+    let mm = Arc::new(Mm {
+        inner: std::sync::Mutex::new(inner),
+    });
 
     // Registers: a clean slate.
     let mut regs = ctx.stub.scratch_regs();
@@ -351,7 +467,10 @@ fn execve_image(ctx: &mut TaskCtx, img: Image, mut argv: Vec<Vec<u8>>, envp: Vec
         i.mm = mm;
         i.comm = crate::kernel::comm_from(&img.path);
         if i.altstack.ss_flags & libc::SS_DISABLE == 0 {
-            i.altstack = rvisor_syscalls::abi::StackT { ss_flags: libc::SS_DISABLE, ..Default::default() };
+            i.altstack = rvisor_syscalls::abi::StackT {
+                ss_flags: libc::SS_DISABLE,
+                ..Default::default()
+            };
         }
         if let Some(c) = i.vfork_done.take() {
             c.complete();
@@ -380,7 +499,13 @@ fn de_thread(ctx: &mut TaskCtx) {
         .tg
         .inner
         .lock()
-        .map(|g| g.threads.iter().filter(|t| t.tid != ctx.task.tid).cloned().collect())
+        .map(|g| {
+            g.threads
+                .iter()
+                .filter(|t| t.tid != ctx.task.tid)
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     if others.is_empty() {
         return;
@@ -391,21 +516,38 @@ fn de_thread(ctx: &mut TaskCtx) {
     }
     let _r = ctx.task.tg.child_events.register(&ctx.task.waker);
     loop {
-        let n = ctx.task.tg.inner.lock().map(|g| g.threads.len()).unwrap_or(1);
+        let n = ctx
+            .task
+            .tg
+            .inner
+            .lock()
+            .map(|g| g.threads.len())
+            .unwrap_or(1);
         if n <= 1 {
             break;
         }
-        ctx.task.waker.wait(&[], Some(std::time::Instant::now() + std::time::Duration::from_millis(5)));
+        ctx.task.waker.wait(
+            &[],
+            Some(std::time::Instant::now() + std::time::Duration::from_millis(5)),
+        );
     }
 }
 
 /// Gives the task an empty address space: in place if nobody shares it,
 /// else in a new stub process forked from the current one.
 fn new_address_space(ctx: &mut TaskCtx) -> SysResult<()> {
-    let shared = ctx.task.inner.lock().map(|i| Arc::strong_count(&i.mm) > 1).unwrap_or(false);
+    let shared = ctx
+        .task
+        .inner
+        .lock()
+        .map(|i| Arc::strong_count(&i.mm) > 1)
+        .unwrap_or(false);
     let special = ctx.kernel().special();
     if shared {
-        let child = ctx.stub.inject_clone(libc::SIGCHLD as u64).map_err(|_| Errno::ENOMEM)?;
+        let child = ctx
+            .stub
+            .inject_clone(libc::SIGCHLD as u64)
+            .map_err(|_| Errno::ENOMEM)?;
         let scratch = ctx.stub.scratch_regs();
         let new = StubThread::seize(child, child, scratch).map_err(|_| Errno::ENOMEM)?;
         let old = std::mem::replace(&mut ctx.stub, new);
@@ -436,7 +578,13 @@ fn build_stack(
         (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE) as u32,
     )?;
     let top = base + STACK_SIZE;
-    mm.insert(Vma { start: base, end: top, prot: (libc::PROT_READ | libc::PROT_WRITE) as u32, shared: false, name: VmaName::Stack });
+    mm.insert(Vma {
+        start: base,
+        end: top,
+        prot: (libc::PROT_READ | libc::PROT_WRITE) as u32,
+        shared: false,
+        name: VmaName::Stack,
+    });
 
     // Strings area, built downward from the top.
     let mut strings: Vec<u8> = Vec::new();
@@ -464,11 +612,21 @@ fn build_stack(
     let _ = getrandom_host(&mut rnd);
     strings.extend_from_slice(&rnd);
     let strings_start = (top - 8 - strings.len() as u64) & !15;
-    let creds = ctx.task.tg.inner.lock().map(|g| g.creds.clone()).unwrap_or_default();
+    let creds = ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map(|g| g.creds.clone())
+        .unwrap_or_default();
 
     // SAFETY: getauxval only reads the sentry's own auxiliary vector.
     let (hwcap, hwcap2, minsig) = unsafe {
-        (libc::getauxval(libc::AT_HWCAP), libc::getauxval(libc::AT_HWCAP2), libc::getauxval(51))
+        (
+            libc::getauxval(libc::AT_HWCAP),
+            libc::getauxval(libc::AT_HWCAP2),
+            libc::getauxval(51),
+        )
     };
     let mut auxv: Vec<(u64, u64)> = vec![
         (libc::AT_SYSINFO_EHDR, ctx.kernel().special().vdso_start),
@@ -517,7 +675,10 @@ fn build_stack(
     mm::fill(st, strings_start, &strings)?;
     mm::fill(st, sp, &table)?;
     mm.arg_range = (strings_start, strings_start + argv_len as u64);
-    mm.env_range = (strings_start + argv_len as u64, strings_start + env_end as u64);
+    mm.env_range = (
+        strings_start + argv_len as u64,
+        strings_start + env_end as u64,
+    );
     mm.auxv = auxv;
     Ok(sp)
 }

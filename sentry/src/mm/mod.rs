@@ -99,9 +99,16 @@ pub struct Mm {
 impl MmInner {
     /// Removes [start, end) from the VMA list, splitting as needed.
     pub fn remove_range(&mut self, start: u64, end: u64) {
-        let overlapping: Vec<u64> = self.vmas.range(..end).filter(|(_, v)| v.end > start).map(|(k, _)| *k).collect();
+        let overlapping: Vec<u64> = self
+            .vmas
+            .range(..end)
+            .filter(|(_, v)| v.end > start)
+            .map(|(k, _)| *k)
+            .collect();
         for k in overlapping {
-            let Some(v) = self.vmas.remove(&k) else { continue };
+            let Some(v) = self.vmas.remove(&k) else {
+                continue;
+            };
             if v.start < start {
                 let mut left = v.clone();
                 left.end = start;
@@ -130,7 +137,12 @@ impl MmInner {
         if !self.is_mapped(start, end) {
             return Err(Errno::ENOMEM);
         }
-        let parts: Vec<Vma> = self.vmas.range(..end).filter(|(_, v)| v.end > start).map(|(_, v)| v.clone()).collect();
+        let parts: Vec<Vma> = self
+            .vmas
+            .range(..end)
+            .filter(|(_, v)| v.end > start)
+            .map(|(_, v)| v.clone())
+            .collect();
         for v in parts {
             let s = v.start.max(start);
             let e = v.end.min(end);
@@ -166,7 +178,11 @@ impl MmInner {
 
     /// The mapping containing `addr`.
     pub fn find(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| v.end > addr)
+        self.vmas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| v.end > addr)
     }
 }
 
@@ -179,7 +195,10 @@ pub fn touches_trampoline(start: u64, end: u64) -> bool {
 /// Injects `mmap` into the stub and returns the address or errno.
 pub fn host_mmap(st: &StubThread, addr: u64, len: u64, prot: u32, flags: u32) -> SysResult<u64> {
     let r = st
-        .inject(libc::SYS_mmap, [addr, len, prot as u64, flags as u64, u64::MAX, 0])
+        .inject(
+            libc::SYS_mmap,
+            [addr, len, prot as u64, flags as u64, u64::MAX, 0],
+        )
         .map_err(|_| Errno::EFAULT)?;
     if r < 0 {
         return Err(Errno::new((-r) as i32));
@@ -211,13 +230,35 @@ pub fn fill(st: &StubThread, addr: u64, data: &[u8]) -> SysResult<()> {
 
 /// Formats one /proc/PID/maps line.
 pub fn maps_line(v: &Vma) -> String {
-    let r = if v.prot & libc::PROT_READ as u32 != 0 { 'r' } else { '-' };
-    let w = if v.prot & libc::PROT_WRITE as u32 != 0 { 'w' } else { '-' };
-    let x = if v.prot & libc::PROT_EXEC as u32 != 0 { 'x' } else { '-' };
+    let r = if v.prot & libc::PROT_READ as u32 != 0 {
+        'r'
+    } else {
+        '-'
+    };
+    let w = if v.prot & libc::PROT_WRITE as u32 != 0 {
+        'w'
+    } else {
+        '-'
+    };
+    let x = if v.prot & libc::PROT_EXEC as u32 != 0 {
+        'x'
+    } else {
+        '-'
+    };
     let p = if v.shared { 's' } else { 'p' };
     let (off, dev, ino, name) = match &v.name {
         VmaName::Anon => (0, 0, 0, String::new()),
-        VmaName::File { path, dev, ino, offset } => (*offset, *dev, *ino, String::from_utf8_lossy(path).into_owned()),
+        VmaName::File {
+            path,
+            dev,
+            ino,
+            offset,
+        } => (
+            *offset,
+            *dev,
+            *ino,
+            String::from_utf8_lossy(path).into_owned(),
+        ),
         VmaName::Heap => (0, 0, 0, "[heap]".into()),
         VmaName::Stack => (0, 0, 0, "[stack]".into()),
         VmaName::Vdso => (0, 0, 0, "[vdso]".into()),
@@ -225,7 +266,10 @@ pub fn maps_line(v: &Vma) -> String {
     };
     let major = (dev >> 8) & 0xfff;
     let minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-    let head = format!("{:08x}-{:08x} {r}{w}{x}{p} {:08x} {:02x}:{:02x} {}", v.start, v.end, off, major, minor, ino);
+    let head = format!(
+        "{:08x}-{:08x} {r}{w}{x}{p} {:08x} {:02x}:{:02x} {}",
+        v.start, v.end, off, major, minor, ino
+    );
     if name.is_empty() {
         format!("{head}\n")
     } else {

@@ -23,8 +23,7 @@ use super::{PlatformError, Stop};
 /// that its task can notice a pending (emulated) signal or an exit request.
 pub const KICK_SIGNAL: i32 = libc::SIGUSR2;
 
-const PTRACE_OPTIONS: c_long =
-    (libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL) as c_long;
+const PTRACE_OPTIONS: c_long = (libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL) as c_long;
 
 /// Range of host special mappings ([vvar], [vdso]) that stay in every stub.
 #[derive(Clone, Copy, Debug, Default)]
@@ -50,7 +49,9 @@ pub struct StubThread {
 }
 
 fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 fn ptrace_raw(req: libc::c_uint, pid: pid_t, addr: usize, data: usize) -> Result<c_long, i32> {
@@ -116,7 +117,12 @@ impl StubThread {
                     }
                 }
                 libc::signal(libc::SIGCHLD, libc::SIG_IGN);
-                libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+                libc::syscall(
+                    libc::SYS_close_range,
+                    0u32,
+                    u32::MAX,
+                    libc::CLOSE_RANGE_CLOEXEC,
+                );
                 if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
                     libc::_exit(126);
                 }
@@ -153,10 +159,15 @@ impl StubThread {
 
     /// Takes under ptrace a stub thread that an injected fork/clone created
     /// and that now parks in the trampoline's pause loop.
-    pub fn seize(tid: pid_t, tgid: pid_t, scratch: user_regs_struct) -> Result<StubThread, PlatformError> {
+    pub fn seize(
+        tid: pid_t,
+        tgid: pid_t,
+        scratch: user_regs_struct,
+    ) -> Result<StubThread, PlatformError> {
         ptrace_raw(libc::PTRACE_SEIZE, tid, 0, PTRACE_OPTIONS as usize)
             .map_err(|e| PlatformError::Os("PTRACE_SEIZE", e))?;
-        ptrace_raw(libc::PTRACE_INTERRUPT, tid, 0, 0).map_err(|e| PlatformError::Os("PTRACE_INTERRUPT", e))?;
+        ptrace_raw(libc::PTRACE_INTERRUPT, tid, 0, 0)
+            .map_err(|e| PlatformError::Os("PTRACE_INTERRUPT", e))?;
         loop {
             let status = wait_tid(tid).map_err(|e| PlatformError::Os("wait seized", e))?;
             if libc::WIFSTOPPED(status) {
@@ -165,12 +176,18 @@ impl StubThread {
                     break;
                 }
                 // A signal-delivery stop before the interrupt: suppress it.
-                ptrace_raw(libc::PTRACE_CONT, tid, 0, 0).map_err(|e| PlatformError::Os("PTRACE_CONT", e))?;
+                ptrace_raw(libc::PTRACE_CONT, tid, 0, 0)
+                    .map_err(|e| PlatformError::Os("PTRACE_CONT", e))?;
                 continue;
             }
             return Err(PlatformError::StubStart(status));
         }
-        Ok(StubThread { tid, tgid, scratch, _not_send: std::marker::PhantomData })
+        Ok(StubThread {
+            tid,
+            tgid,
+            scratch,
+            _not_send: std::marker::PhantomData,
+        })
     }
 
     /// Host thread id of this stub thread (in the sentry's pid namespace).
@@ -191,8 +208,13 @@ impl StubThread {
     /// Reads the thread's general registers.
     pub fn get_regs(&self) -> Result<user_regs_struct, PlatformError> {
         let mut regs = user_regs_struct_zeroed();
-        ptrace_raw(libc::PTRACE_GETREGS, self.tid, 0, &mut regs as *mut _ as usize)
-            .map_err(|e| PlatformError::Os("PTRACE_GETREGS", e))?;
+        ptrace_raw(
+            libc::PTRACE_GETREGS,
+            self.tid,
+            0,
+            &mut regs as *mut _ as usize,
+        )
+        .map_err(|e| PlatformError::Os("PTRACE_GETREGS", e))?;
         Ok(regs)
     }
 
@@ -207,8 +229,13 @@ impl StubThread {
     pub fn get_fpregs(&self) -> Result<user_fpregs_struct, PlatformError> {
         // SAFETY: user_fpregs_struct is plain old data; all-zero is valid.
         let mut fp: user_fpregs_struct = unsafe { std::mem::zeroed() };
-        ptrace_raw(libc::PTRACE_GETFPREGS, self.tid, 0, &mut fp as *mut _ as usize)
-            .map_err(|e| PlatformError::Os("PTRACE_GETFPREGS", e))?;
+        ptrace_raw(
+            libc::PTRACE_GETFPREGS,
+            self.tid,
+            0,
+            &mut fp as *mut _ as usize,
+        )
+        .map_err(|e| PlatformError::Os("PTRACE_GETFPREGS", e))?;
         Ok(fp)
     }
 
@@ -252,7 +279,11 @@ impl StubThread {
                         // SAFETY: for the fault signals above with a
                         // kernel si_code, si_addr is the valid union member.
                         let addr = unsafe { info.si_addr() } as u64;
-                        return Ok(Stop::Fault { signo: sig, code: info.si_code, addr });
+                        return Ok(Stop::Fault {
+                            signo: sig,
+                            code: info.si_code,
+                            addr,
+                        });
                     }
                     // Sent by someone on the host: not the workload's doing.
                     continue;
@@ -275,8 +306,13 @@ impl StubThread {
     fn get_siginfo(&self) -> Result<libc::siginfo_t, PlatformError> {
         // SAFETY: siginfo_t is plain old data; all-zero is valid.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        ptrace_raw(libc::PTRACE_GETSIGINFO, self.tid, 0, &mut info as *mut _ as usize)
-            .map_err(|e| PlatformError::Os("PTRACE_GETSIGINFO", e))?;
+        ptrace_raw(
+            libc::PTRACE_GETSIGINFO,
+            self.tid,
+            0,
+            &mut info as *mut _ as usize,
+        )
+        .map_err(|e| PlatformError::Os("PTRACE_GETSIGINFO", e))?;
         Ok(info)
     }
 
@@ -293,12 +329,16 @@ impl StubThread {
         regs.r9 = args[5];
         self.set_regs(&regs)?;
         loop {
-            ptrace_raw(libc::PTRACE_CONT, self.tid, 0, 0).map_err(|e| PlatformError::Os("PTRACE_CONT", e))?;
+            ptrace_raw(libc::PTRACE_CONT, self.tid, 0, 0)
+                .map_err(|e| PlatformError::Os("PTRACE_CONT", e))?;
             let status = wait_tid(self.tid).map_err(|e| PlatformError::Os("wait inject", e))?;
             if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
                 return Err(PlatformError::StubDied(status));
             }
-            if libc::WIFSTOPPED(status) && libc::WSTOPSIG(status) == libc::SIGTRAP && (status >> 16) == 0 {
+            if libc::WIFSTOPPED(status)
+                && libc::WSTOPSIG(status) == libc::SIGTRAP
+                && (status >> 16) == 0
+            {
                 let out = self.get_regs()?;
                 if out.rip == rip + 3 || (rip == TRAMP_FORK && out.rip > rip) {
                     return Ok(out.rax as i64);
@@ -388,7 +428,14 @@ impl StubThread {
         let len = prog.len() * 8;
         let page = self.inject(
             libc::SYS_mmap,
-            [0, (len + 16 + 4095) as u64 & !4095, (libc::PROT_READ | libc::PROT_WRITE) as u64, (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64, u64::MAX, 0],
+            [
+                0,
+                (len + 16 + 4095) as u64 & !4095,
+                (libc::PROT_READ | libc::PROT_WRITE) as u64,
+                (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64,
+                u64::MAX,
+                0,
+            ],
         )?;
         if page < 0 {
             return Err(PlatformError::Os("mmap seccomp scratch", (-page) as i32));
@@ -407,15 +454,24 @@ impl StubThread {
         if self.write_mem(page, &bytes) != bytes.len() {
             return Err(PlatformError::Os("write seccomp filter", libc::EFAULT));
         }
-        let r = self.inject(libc::SYS_prctl, [libc::PR_SET_NO_NEW_PRIVS as u64, 1, 0, 0, 0, 0])?;
+        let r = self.inject(
+            libc::SYS_prctl,
+            [libc::PR_SET_NO_NEW_PRIVS as u64, 1, 0, 0, 0, 0],
+        )?;
         if r < 0 {
             return Err(PlatformError::Os("PR_SET_NO_NEW_PRIVS", (-r) as i32));
         }
-        let r = self.inject(libc::SYS_seccomp, [libc::SECCOMP_SET_MODE_FILTER as u64, 0, page, 0, 0, 0])?;
+        let r = self.inject(
+            libc::SYS_seccomp,
+            [libc::SECCOMP_SET_MODE_FILTER as u64, 0, page, 0, 0, 0],
+        )?;
         if r < 0 {
             return Err(PlatformError::Os("seccomp", (-r) as i32));
         }
-        let r = self.inject(libc::SYS_munmap, [page, (len + 16 + 4095) as u64 & !4095, 0, 0, 0, 0])?;
+        let r = self.inject(
+            libc::SYS_munmap,
+            [page, (len + 16 + 4095) as u64 & !4095, 0, 0, 0, 0],
+        )?;
         if r < 0 {
             return Err(PlatformError::Os("munmap seccomp scratch", (-r) as i32));
         }
@@ -433,9 +489,15 @@ impl StubThread {
 /// Unmaps everything in the stub except the trampoline and the host's
 /// special mappings (vvar, vDSO), leaving an empty address space for a new
 /// program image.
-pub fn unmap_all_but_special(st: &StubThread, special: &SpecialMappings) -> Result<(), PlatformError> {
+pub fn unmap_all_but_special(
+    st: &StubThread,
+    special: &SpecialMappings,
+) -> Result<(), PlatformError> {
     const TOP: u64 = 0x7fff_ffff_f000;
-    let mut keep = [(STUB_BASE, STUB_BASE + STUB_SIZE), (special.vvar_start, special.vdso_end)];
+    let mut keep = [
+        (STUB_BASE, STUB_BASE + STUB_SIZE),
+        (special.vvar_start, special.vdso_end),
+    ];
     keep.sort();
     let mut cur = 0x1000u64;
     for (s, e) in keep {
@@ -460,8 +522,14 @@ fn vm_rw(tid: pid_t, addr: u64, buf: *mut u8, len: usize, write: bool) -> usize 
     let mut done = 0usize;
     while done < len {
         let chunk = len - done;
-        let local = libc::iovec { iov_base: buf.wrapping_add(done) as *mut c_void, iov_len: chunk };
-        let remote = libc::iovec { iov_base: (addr.wrapping_add(done as u64)) as *mut c_void, iov_len: chunk };
+        let local = libc::iovec {
+            iov_base: buf.wrapping_add(done) as *mut c_void,
+            iov_len: chunk,
+        };
+        let remote = libc::iovec {
+            iov_base: (addr.wrapping_add(done as u64)) as *mut c_void,
+            iov_len: chunk,
+        };
         // SAFETY: `local` covers `chunk` bytes inside the caller's buffer
         // (`buf[done..len]`); the remote side is the stub's memory, which
         // the kernel checks.

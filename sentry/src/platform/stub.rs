@@ -43,11 +43,11 @@ fn trampoline_code() -> Vec<u8> {
     code.extend_from_slice(&[0x0f, 0x05]); // syscall
     code.extend_from_slice(&[0x48, 0x85, 0xc0]); // test rax, rax
     code.extend_from_slice(&[0x75, 0x09]); // jnz +9 -> parent
-    // child_loop (TRAMP_FORK + 7):
+                                           // child_loop (TRAMP_FORK + 7):
     code.extend_from_slice(&[0xb8, 0x22, 0x00, 0x00, 0x00]); // mov eax, 34 (pause)
     code.extend_from_slice(&[0x0f, 0x05]); // syscall
     code.extend_from_slice(&[0xeb, 0xf7]); // jmp child_loop (-9)
-    // parent:
+                                           // parent:
     code.push(0xcc); // int3
     code
 }
@@ -65,9 +65,12 @@ pub fn stub_elf() -> Vec<u8> {
     elf[4] = 2; // ELFCLASS64
     elf[5] = 1; // little endian
     elf[6] = 1; // EV_CURRENT
-    let put16 = |b: &mut Vec<u8>, off: usize, v: u16| b[off..off + 2].copy_from_slice(&v.to_le_bytes());
-    let put32 = |b: &mut Vec<u8>, off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
-    let put64 = |b: &mut Vec<u8>, off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    let put16 =
+        |b: &mut Vec<u8>, off: usize, v: u16| b[off..off + 2].copy_from_slice(&v.to_le_bytes());
+    let put32 =
+        |b: &mut Vec<u8>, off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    let put64 =
+        |b: &mut Vec<u8>, off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
     put16(&mut elf, 16, 2); // ET_EXEC
     put16(&mut elf, 18, 62); // EM_X86_64
     put32(&mut elf, 20, 1); // EV_CURRENT
@@ -78,7 +81,7 @@ pub fn stub_elf() -> Vec<u8> {
     put16(&mut elf, 52, EHDR as u16); // e_ehsize
     put16(&mut elf, 54, PHDR as u16); // e_phentsize
     put16(&mut elf, 56, 1); // e_phnum
-    // Program header: PT_LOAD R+X covering the whole file.
+                            // Program header: PT_LOAD R+X covering the whole file.
     let total = (CODE_OFF + code.len()) as u64;
     let p = EHDR;
     put32(&mut elf, p, 1); // PT_LOAD

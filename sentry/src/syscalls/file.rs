@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use rvisor_syscalls::abi::{encode_dirent64, dirent64_reclen, Iovec, Siginfo, SI_KERNEL};
+use rvisor_syscalls::abi::{dirent64_reclen, encode_dirent64, Iovec, Siginfo, SI_KERNEL};
 
 use super::block_on;
 use crate::fs::fdtable::FdTable;
@@ -26,7 +26,12 @@ pub fn files(ctx: &TaskCtx) -> SysResult<Arc<FdTable>> {
 
 /// RLIMIT_NOFILE's soft limit.
 pub fn nofile(ctx: &TaskCtx) -> u64 {
-    ctx.task.tg.inner.lock().map(|g| g.rlimits[libc::RLIMIT_NOFILE as usize].0).unwrap_or(1024)
+    ctx.task
+        .tg
+        .inner
+        .lock()
+        .map(|g| g.rlimits[libc::RLIMIT_NOFILE as usize].0)
+        .unwrap_or(1024)
 }
 
 /// Installs `file` at the lowest free descriptor.
@@ -44,7 +49,11 @@ fn check_user(ctx: &TaskCtx, addr: u64, len: u64, write: bool) -> SysResult<()> 
     let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
     let mm = ctx.task.inner.lock().map_err(|_| Errno::EIO)?.mm.clone();
     let m = mm.inner.lock().map_err(|_| Errno::EIO)?;
-    let need = if write { libc::PROT_WRITE } else { libc::PROT_READ } as u32;
+    let need = if write {
+        libc::PROT_WRITE
+    } else {
+        libc::PROT_READ
+    } as u32;
     let mut cur = addr;
     while cur < end {
         let v = m.find(cur).ok_or(Errno::EFAULT)?;
@@ -58,7 +67,13 @@ fn check_user(ctx: &TaskCtx, addr: u64, len: u64, write: bool) -> SysResult<()> 
 
 /// Reads from `file` into workload memory; `off` None uses and advances
 /// the file position.
-fn read_into_user(ctx: &TaskCtx, file: &OpenFile, addr: u64, len: u64, off: Option<u64>) -> SysResult<u64> {
+fn read_into_user(
+    ctx: &TaskCtx,
+    file: &OpenFile,
+    addr: u64,
+    len: u64,
+    off: Option<u64>,
+) -> SysResult<u64> {
     if !file.readable() || file.is_path() {
         return Err(Errno::EBADF);
     }
@@ -73,7 +88,11 @@ fn read_into_user(ctx: &TaskCtx, file: &OpenFile, addr: u64, len: u64, off: Opti
     }
     let mut done = 0u64;
     let mut buf = vec![0u8; (len as usize).min(CHUNK)];
-    let mut pos_guard = if off.is_none() && seekable { Some(file.pos.lock().map_err(|_| Errno::EIO)?) } else { None };
+    let mut pos_guard = if off.is_none() && seekable {
+        Some(file.pos.lock().map_err(|_| Errno::EIO)?)
+    } else {
+        None
+    };
     loop {
         let want = ((len - done) as usize).min(CHUNK);
         let at = match (&off, &pos_guard) {
@@ -84,11 +103,18 @@ fn read_into_user(ctx: &TaskCtx, file: &OpenFile, addr: u64, len: u64, off: Opti
         let r = if seekable || file.nonblocking() {
             file.ops.read(&mut buf[..want], at)
         } else {
-            block_on(ctx, &[file.ops.as_ref()], None, || file.ops.read(&mut buf[..want], at))
+            block_on(ctx, &[file.ops.as_ref()], None, || {
+                file.ops.read(&mut buf[..want], at)
+            })
         };
         let n = match r {
             Ok(n) => n,
-            Err(e) if done > 0 && (e == Errno::EAGAIN || e.into_raw() == crate::kernel::task::ERESTARTSYS) => break,
+            Err(e)
+                if done > 0
+                    && (e == Errno::EAGAIN || e.into_raw() == crate::kernel::task::ERESTARTSYS) =>
+            {
+                break
+            }
             Err(e) => return Err(e),
         };
         if n == 0 {
@@ -107,7 +133,13 @@ fn read_into_user(ctx: &TaskCtx, file: &OpenFile, addr: u64, len: u64, off: Opti
 }
 
 /// Writes workload memory to `file`.
-fn write_from_user(ctx: &TaskCtx, file: &OpenFile, addr: u64, len: u64, off: Option<u64>) -> SysResult<u64> {
+fn write_from_user(
+    ctx: &TaskCtx,
+    file: &OpenFile,
+    addr: u64,
+    len: u64,
+    off: Option<u64>,
+) -> SysResult<u64> {
     if !file.writable() || file.is_path() {
         return Err(Errno::EBADF);
     }
@@ -121,7 +153,11 @@ fn write_from_user(ctx: &TaskCtx, file: &OpenFile, addr: u64, len: u64, off: Opt
         return Err(Errno::ESPIPE);
     }
     let append = file.flags() & libc::O_APPEND as u32 != 0;
-    let mut pos_guard = if off.is_none() && seekable { Some(file.pos.lock().map_err(|_| Errno::EIO)?) } else { None };
+    let mut pos_guard = if off.is_none() && seekable {
+        Some(file.pos.lock().map_err(|_| Errno::EIO)?)
+    } else {
+        None
+    };
     if append && off.is_none() {
         if let Some(p) = pos_guard.as_mut() {
             **p = file.ops.stat()?.size;
@@ -141,7 +177,9 @@ fn write_from_user(ctx: &TaskCtx, file: &OpenFile, addr: u64, len: u64, off: Opt
             let r = if seekable || file.nonblocking() {
                 file.ops.write(&data[sent..], at)
             } else {
-                block_on(ctx, &[file.ops.as_ref()], None, || file.ops.write(&data[sent..], at))
+                block_on(ctx, &[file.ops.as_ref()], None, || {
+                    file.ops.write(&data[sent..], at)
+                })
             };
             match r {
                 Ok(n) => {
@@ -154,7 +192,8 @@ fn write_from_user(ctx: &TaskCtx, file: &OpenFile, addr: u64, len: u64, off: Opt
                     }
                 }
                 Err(e) if e == Errno::EPIPE => {
-                    ctx.task.send_signal(Siginfo::kill(libc::SIGPIPE, SI_KERNEL, 0, 0));
+                    ctx.task
+                        .send_signal(Siginfo::kill(libc::SIGPIPE, SI_KERNEL, 0, 0));
                     if done + sent as u64 > 0 {
                         return Ok(done + sent as u64);
                     }
@@ -227,7 +266,10 @@ fn read_iovecs(ctx: &TaskCtx, addr: u64, count: u64) -> SysResult<Vec<Iovec>> {
         if total > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
-        v.push(Iovec { iov_base: base, iov_len: len });
+        v.push(Iovec {
+            iov_base: base,
+            iov_len: len,
+        });
     }
     Ok(v)
 }
@@ -235,7 +277,11 @@ fn read_iovecs(ctx: &TaskCtx, addr: u64, count: u64) -> SysResult<Vec<Iovec>> {
 fn vec_io(ctx: &TaskCtx, a: [u64; 6], write: bool, positional: bool) -> SysResult<u64> {
     let f = files(ctx)?.get(a[0] as i32)?;
     let iovs = read_iovecs(ctx, a[1], a[2])?;
-    let mut off = if positional { Some(pos_arg(a[3])?) } else { None };
+    let mut off = if positional {
+        Some(pos_arg(a[3])?)
+    } else {
+        None
+    };
     let mut total = 0u64;
     for iov in iovs {
         if iov.iov_len == 0 {
@@ -298,7 +344,9 @@ pub fn sys_lseek(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let new = match a[2] as i32 {
         libc::SEEK_SET => off,
         libc::SEEK_CUR => (*pos as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
-        libc::SEEK_END => (f.ops.stat()?.size as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+        libc::SEEK_END => (f.ops.stat()?.size as i64)
+            .checked_add(off)
+            .ok_or(Errno::EOVERFLOW)?,
         libc::SEEK_DATA => {
             let size = f.ops.stat()?.size as i64;
             if off >= size {
@@ -393,9 +441,18 @@ pub fn sys_fcntl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             if min < 0 || min as u64 >= nofile(ctx) {
                 return Err(Errno::EINVAL);
             }
-            Ok(t.insert_from(min as i32, e.file, cmd == libc::F_DUPFD_CLOEXEC, nofile(ctx))? as u64)
+            Ok(t.insert_from(
+                min as i32,
+                e.file,
+                cmd == libc::F_DUPFD_CLOEXEC,
+                nofile(ctx),
+            )? as u64)
         }
-        libc::F_GETFD => Ok(if e.cloexec { libc::FD_CLOEXEC as u64 } else { 0 }),
+        libc::F_GETFD => Ok(if e.cloexec {
+            libc::FD_CLOEXEC as u64
+        } else {
+            0
+        }),
         libc::F_SETFD => {
             t.set_cloexec(fd, a[2] & libc::FD_CLOEXEC as u64 != 0)?;
             Ok(0)
@@ -409,7 +466,12 @@ pub fn sys_fcntl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             Ok(0)
         }
         libc::F_GETPIPE_SZ | libc::F_SETPIPE_SZ => {
-            if e.file.ops.as_any().downcast_ref::<crate::fs::pipe::PipeEnd>().is_none() {
+            if e.file
+                .ops
+                .as_any()
+                .downcast_ref::<crate::fs::pipe::PipeEnd>()
+                .is_none()
+            {
                 return Err(Errno::EBADF);
             }
             if cmd == libc::F_SETPIPE_SZ && a[2] as i64 > crate::fs::pipe::PIPE_BUF_SIZE as i64 {
@@ -419,7 +481,12 @@ pub fn sys_fcntl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             Ok(crate::fs::pipe::PIPE_BUF_SIZE as u64)
         }
         libc::F_GETOWN => Ok(0),
-        libc::F_GETLK | libc::F_SETLK | libc::F_SETLKW | libc::F_OFD_GETLK | libc::F_OFD_SETLK | libc::F_OFD_SETLKW => {
+        libc::F_GETLK
+        | libc::F_SETLK
+        | libc::F_SETLKW
+        | libc::F_OFD_GETLK
+        | libc::F_OFD_SETLK
+        | libc::F_OFD_SETLKW => {
             // Record locks are not implemented yet.
             Err(Errno::ENOLCK)
         }
@@ -526,8 +593,16 @@ pub fn sys_getdents64(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             Some(l) => crate::fs::vfs::list_with_dots(l, &inode)?,
             None => {
                 let mut v = vec![
-                    crate::fs::DirEntry { ino: 1, dtype: libc::DT_DIR, name: b".".to_vec() },
-                    crate::fs::DirEntry { ino: 1, dtype: libc::DT_DIR, name: b"..".to_vec() },
+                    crate::fs::DirEntry {
+                        ino: 1,
+                        dtype: libc::DT_DIR,
+                        name: b".".to_vec(),
+                    },
+                    crate::fs::DirEntry {
+                        ino: 1,
+                        dtype: libc::DT_DIR,
+                        name: b"..".to_vec(),
+                    },
                 ];
                 v.extend(inode.readdir()?);
                 v

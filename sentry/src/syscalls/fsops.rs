@@ -14,7 +14,14 @@ use crate::kernel::task::TaskCtx;
 use crate::{Errno, SysResult};
 
 fn creds(ctx: &TaskCtx) -> SysResult<crate::kernel::Creds> {
-    Ok(ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.creds.clone())
+    Ok(ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .creds
+        .clone())
 }
 
 /// Resolves the parent directory of `path` (relative to `dirfd`) and the
@@ -29,7 +36,11 @@ fn parent_for_change(ctx: &TaskCtx, dirfd: i32, path: &[u8]) -> SysResult<(Locat
     } else if dirfd == libc::AT_FDCWD {
         fs.cwd.clone()
     } else {
-        files(ctx)?.get(dirfd)?.location.clone().ok_or(Errno::ENOTDIR)?
+        files(ctx)?
+            .get(dirfd)?
+            .location
+            .clone()
+            .ok_or(Errno::ENOTDIR)?
     };
     let (parent, name) = ctx.kernel().vfs.resolve_parent(&fs.root, &start, path)?;
     let pattr = parent.attr()?;
@@ -77,8 +88,15 @@ fn mkdir_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, mode: u32) -> SysResu
     let c = creds(ctx)?;
     let umask = fs_ctx(ctx)?.umask;
     let pattr = parent.attr()?;
-    let (gid, sgid) = if pattr.mode & libc::S_ISGID != 0 { (pattr.gid, libc::S_ISGID) } else { (c.fsgid, 0) };
-    parent.dentry.inode.mkdir(&name, ((mode & 0o7777) & !umask) | sgid, c.fsuid, gid)?;
+    let (gid, sgid) = if pattr.mode & libc::S_ISGID != 0 {
+        (pattr.gid, libc::S_ISGID)
+    } else {
+        (c.fsgid, 0)
+    };
+    parent
+        .dentry
+        .inode
+        .mkdir(&name, ((mode & 0o7777) & !umask) | sgid, c.fsuid, gid)?;
     Ok(0)
 }
 
@@ -111,9 +129,15 @@ fn mknod_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, mode: u32, dev: u64) 
     let umask = fs_ctx(ctx)?.umask;
     let perm_bits = (mode & 0o7777) & !umask;
     if kind == libc::S_IFREG {
-        parent.dentry.inode.create(&name, perm_bits, c.fsuid, c.fsgid)?;
+        parent
+            .dentry
+            .inode
+            .create(&name, perm_bits, c.fsuid, c.fsgid)?;
     } else {
-        parent.dentry.inode.mknod(&name, kind | perm_bits, dev, c.fsuid, c.fsgid)?;
+        parent
+            .dentry
+            .inode
+            .mknod(&name, kind | perm_bits, dev, c.fsuid, c.fsgid)?;
     }
     Ok(0)
 }
@@ -182,7 +206,14 @@ pub fn sys_unlinkat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     unlink_common(ctx, a[0] as i32, a[1], flags & libc::AT_REMOVEDIR != 0)
 }
 
-fn rename_common(ctx: &TaskCtx, olddir: i32, oldp: u64, newdir: i32, newp: u64, flags: u32) -> SysResult<u64> {
+fn rename_common(
+    ctx: &TaskCtx,
+    olddir: i32,
+    oldp: u64,
+    newdir: i32,
+    newp: u64,
+    flags: u32,
+) -> SysResult<u64> {
     if flags != 0 {
         // RENAME_NOREPLACE / EXCHANGE / WHITEOUT come with the overlay.
         return Err(Errno::EINVAL);
@@ -235,7 +266,10 @@ fn symlink_common(ctx: &TaskCtx, target_addr: u64, dirfd: i32, path_addr: u64) -
     }
     check_writable_mount(&parent)?;
     let c = creds(ctx)?;
-    parent.dentry.inode.symlink(&name, &target, c.fsuid, c.fsgid)?;
+    parent
+        .dentry
+        .inode
+        .symlink(&name, &target, c.fsuid, c.fsgid)?;
     Ok(0)
 }
 
@@ -249,13 +283,26 @@ pub fn sys_symlinkat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     symlink_common(ctx, a[0], a[1] as i32, a[2])
 }
 
-fn link_common(ctx: &TaskCtx, olddir: i32, oldp: u64, newdir: i32, newp: u64, flags: i32) -> SysResult<u64> {
+fn link_common(
+    ctx: &TaskCtx,
+    olddir: i32,
+    oldp: u64,
+    newdir: i32,
+    newp: u64,
+    flags: i32,
+) -> SysResult<u64> {
     if flags & !(libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
     let op = ctx.read_path(oldp)?;
     let np = ctx.read_path(newp)?;
-    let src = resolve_at(ctx, olddir, &op, flags & libc::AT_SYMLINK_FOLLOW != 0, flags & libc::AT_EMPTY_PATH != 0)?;
+    let src = resolve_at(
+        ctx,
+        olddir,
+        &op,
+        flags & libc::AT_SYMLINK_FOLLOW != 0,
+        flags & libc::AT_EMPTY_PATH != 0,
+    )?;
     if src.attr()?.is_dir() {
         return Err(Errno::EPERM);
     }
@@ -313,14 +360,28 @@ fn setattr_checked(ctx: &TaskCtx, loc: &Location, mut change: SetAttr) -> SysRes
 pub fn sys_chmod(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let p = ctx.read_path(a[0])?;
     let loc = resolve_at(ctx, libc::AT_FDCWD, &p, true, false)?;
-    setattr_checked(ctx, &loc, SetAttr { mode: Some(a[1] as u32 & 0o7777), ..Default::default() })
+    setattr_checked(
+        ctx,
+        &loc,
+        SetAttr {
+            mode: Some(a[1] as u32 & 0o7777),
+            ..Default::default()
+        },
+    )
 }
 
 /// fchmodat.
 pub fn sys_fchmodat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let p = ctx.read_path(a[1])?;
     let loc = resolve_at(ctx, a[0] as i32, &p, true, false)?;
-    setattr_checked(ctx, &loc, SetAttr { mode: Some(a[2] as u32 & 0o7777), ..Default::default() })
+    setattr_checked(
+        ctx,
+        &loc,
+        SetAttr {
+            mode: Some(a[2] as u32 & 0o7777),
+            ..Default::default()
+        },
+    )
 }
 
 fn fd_location(ctx: &TaskCtx, fd: i32) -> SysResult<Location> {
@@ -330,12 +391,29 @@ fn fd_location(ctx: &TaskCtx, fd: i32) -> SysResult<Location> {
 /// fchmod.
 pub fn sys_fchmod(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let loc = fd_location(ctx, a[0] as i32)?;
-    setattr_checked(ctx, &loc, SetAttr { mode: Some(a[1] as u32 & 0o7777), ..Default::default() })
+    setattr_checked(
+        ctx,
+        &loc,
+        SetAttr {
+            mode: Some(a[1] as u32 & 0o7777),
+            ..Default::default()
+        },
+    )
 }
 
 fn owner_change(u: u64, g: u64) -> SetAttr {
-    let id = |v: u64| if v as u32 == u32::MAX { None } else { Some(v as u32) };
-    SetAttr { uid: id(u), gid: id(g), ..Default::default() }
+    let id = |v: u64| {
+        if v as u32 == u32::MAX {
+            None
+        } else {
+            Some(v as u32)
+        }
+    };
+    SetAttr {
+        uid: id(u),
+        gid: id(g),
+        ..Default::default()
+    }
 }
 
 /// chown.
@@ -365,11 +443,17 @@ pub fn sys_fchownat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let p = ctx.read_path(a[1])?;
-    let loc = resolve_at(ctx, a[0] as i32, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0, flags & libc::AT_EMPTY_PATH != 0)?;
+    let loc = resolve_at(
+        ctx,
+        a[0] as i32,
+        &p,
+        flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+        flags & libc::AT_EMPTY_PATH != 0,
+    )?;
     setattr_checked(ctx, &loc, owner_change(a[2], a[3]))
 }
 
-fn truncate_loc(ctx: &TaskCtx, loc: &Location, len: u64) -> SysResult<u64> {
+fn truncate_loc(loc: &Location, len: u64) -> SysResult<u64> {
     if (len as i64) < 0 {
         return Err(Errno::EINVAL);
     }
@@ -381,7 +465,10 @@ fn truncate_loc(ctx: &TaskCtx, loc: &Location, len: u64) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     check_writable_mount(loc)?;
-    loc.dentry.inode.setattr(&SetAttr { size: Some(len), ..Default::default() })?;
+    loc.dentry.inode.setattr(&SetAttr {
+        size: Some(len),
+        ..Default::default()
+    })?;
     Ok(0)
 }
 
@@ -392,7 +479,7 @@ pub fn sys_truncate(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if !perm::may_access(&creds(ctx)?, &loc.attr()?, perm::W) {
         return Err(Errno::EACCES);
     }
-    truncate_loc(ctx, &loc, a[1])
+    truncate_loc(&loc, a[1])
 }
 
 /// ftruncate.
@@ -402,7 +489,7 @@ pub fn sys_ftruncate(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let loc = f.location.clone().ok_or(Errno::EINVAL)?;
-    truncate_loc(ctx, &loc, a[1])
+    truncate_loc(&loc, a[1])
 }
 
 /// utimensat.
@@ -417,14 +504,26 @@ pub fn sys_utimensat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         fd_location(ctx, a[0] as i32)?
     } else {
         let p = ctx.read_path(a[1])?;
-        resolve_at(ctx, a[0] as i32, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0, flags & libc::AT_EMPTY_PATH != 0)?
+        resolve_at(
+            ctx,
+            a[0] as i32,
+            &p,
+            flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+            flags & libc::AT_EMPTY_PATH != 0,
+        )?
     };
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: writes one timespec into a live local.
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
     let now = (now.tv_sec, now.tv_nsec as u32);
     let times: [Timespec; 2] = if a[2] == 0 {
-        [Timespec { tv_sec: 0, tv_nsec: UTIME_NOW }; 2]
+        [Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_NOW,
+        }; 2]
     } else {
         ctx.read_val(a[2])?
     };
@@ -436,12 +535,22 @@ pub fn sys_utimensat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             _ => Err(Errno::EINVAL),
         }
     };
-    let change = SetAttr { atime: conv(&times[0])?, mtime: conv(&times[1])?, ..Default::default() };
+    let change = SetAttr {
+        atime: conv(&times[0])?,
+        mtime: conv(&times[1])?,
+        ..Default::default()
+    };
     let c = creds(ctx)?;
     let attr = loc.attr()?;
-    let explicit = times.iter().any(|t| t.tv_nsec != UTIME_NOW && t.tv_nsec != UTIME_OMIT);
+    let explicit = times
+        .iter()
+        .any(|t| t.tv_nsec != UTIME_NOW && t.tv_nsec != UTIME_OMIT);
     if c.fsuid != 0 && c.fsuid != attr.uid && (explicit || !perm::may_access(&c, &attr, perm::W)) {
-        return Err(if explicit { Errno::EPERM } else { Errno::EACCES });
+        return Err(if explicit {
+            Errno::EPERM
+        } else {
+            Errno::EACCES
+        });
     }
     check_writable_mount(&loc)?;
     if change.atime.is_none() && change.mtime.is_none() {
@@ -468,7 +577,11 @@ fn statfs_of(loc: &Location) -> Statfs {
         f_ffree: 1 << 19,
         f_namelen: 255,
         f_frsize: 4096,
-        f_flags: if loc.mount.readonly { libc::ST_RDONLY as i64 } else { 0 },
+        f_flags: if loc.mount.readonly {
+            libc::ST_RDONLY as i64
+        } else {
+            0
+        },
         ..Default::default()
     }
 }
@@ -486,7 +599,13 @@ pub fn sys_fstatfs(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let f = files(ctx)?.get(a[0] as i32)?;
     let st = match &f.location {
         Some(l) => statfs_of(l),
-        None => Statfs { f_type: 0x5049_5045, f_bsize: 4096, f_namelen: 255, f_frsize: 4096, ..Default::default() },
+        None => Statfs {
+            f_type: 0x5049_5045,
+            f_bsize: 4096,
+            f_namelen: 255,
+            f_frsize: 4096,
+            ..Default::default()
+        },
     };
     ctx.write_val(a[1], &st)?;
     Ok(0)

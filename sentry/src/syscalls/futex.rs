@@ -32,7 +32,11 @@ pub fn sys_futex(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let key = ctx.futex_key(addr);
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let bitset = if cmd == FUTEX_WAIT { u32::MAX } else { a[5] as u32 };
+            let bitset = if cmd == FUTEX_WAIT {
+                u32::MAX
+            } else {
+                a[5] as u32
+            };
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
@@ -43,11 +47,21 @@ pub fn sys_futex(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
                     Some(Instant::now() + d)
                 } else {
                     // Absolute timeout on CLOCK_MONOTONIC or REALTIME.
-                    let clock = if op & FUTEX_CLOCK_REALTIME != 0 { libc::CLOCK_REALTIME } else { libc::CLOCK_MONOTONIC };
-                    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                    let clock = if op & FUTEX_CLOCK_REALTIME != 0 {
+                        libc::CLOCK_REALTIME
+                    } else {
+                        libc::CLOCK_MONOTONIC
+                    };
+                    let mut now = libc::timespec {
+                        tv_sec: 0,
+                        tv_nsec: 0,
+                    };
                     // SAFETY: writes one timespec into a live local.
                     unsafe { libc::clock_gettime(clock, &mut now) };
-                    let now = std::time::Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec.clamp(0, 999_999_999) as u32);
+                    let now = std::time::Duration::new(
+                        now.tv_sec.max(0) as u64,
+                        now.tv_nsec.clamp(0, 999_999_999) as u32,
+                    );
                     Some(Instant::now() + d.saturating_sub(now))
                 }
             } else {
@@ -56,7 +70,11 @@ pub fn sys_futex(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             futex_wait(ctx, key, addr, val, bitset, deadline)
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
-            let bitset = if cmd == FUTEX_WAKE { u32::MAX } else { a[5] as u32 };
+            let bitset = if cmd == FUTEX_WAKE {
+                u32::MAX
+            } else {
+                a[5] as u32
+            };
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
@@ -83,7 +101,14 @@ pub fn sys_futex(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     }
 }
 
-fn futex_wait(ctx: &TaskCtx, key: (usize, u64), addr: u64, val: u32, bitset: u32, deadline: Option<Instant>) -> SysResult<u64> {
+fn futex_wait(
+    ctx: &TaskCtx,
+    key: (usize, u64),
+    addr: u64,
+    val: u32,
+    bitset: u32,
+    deadline: Option<Instant>,
+) -> SysResult<u64> {
     let woken = Arc::new(AtomicBool::new(false));
     {
         let mut q = ctx.kernel().futexes.lock().ok_or(Errno::EIO)?;
@@ -91,7 +116,11 @@ fn futex_wait(ctx: &TaskCtx, key: (usize, u64), addr: u64, val: u32, bitset: u32
         if cur != val {
             return Err(Errno::EAGAIN);
         }
-        q.entry(key).or_default().push(FutexWaiter { waker: ctx.task.waker.clone(), bitset, woken: woken.clone() });
+        q.entry(key).or_default().push(FutexWaiter {
+            waker: ctx.task.waker.clone(),
+            bitset,
+            woken: woken.clone(),
+        });
     }
     loop {
         if woken.load(Ordering::SeqCst) {
@@ -104,7 +133,9 @@ fn futex_wait(ctx: &TaskCtx, key: (usize, u64), addr: u64, val: u32, bitset: u32
             }
             return Err(Errno::new(ERESTARTSYS));
         }
-        if ctx.task.waker.wait(&[], deadline) == WaitResult::TimedOut && !woken.load(Ordering::SeqCst) {
+        if ctx.task.waker.wait(&[], deadline) == WaitResult::TimedOut
+            && !woken.load(Ordering::SeqCst)
+        {
             ctx.kernel().futexes.cancel(key, &woken);
             if woken.load(Ordering::SeqCst) {
                 return Ok(0);
@@ -151,6 +182,10 @@ fn futex_wake_op(ctx: &TaskCtx, key: (usize, u64), a: [u64; 6]) -> SysResult<u64
         5 => o >= c,
         _ => return Err(Errno::ENOSYS),
     };
-    let n2 = if hit { Futexes::wake_locked(&mut q, key2, a[3] as u32 as usize, u32::MAX) } else { 0 };
+    let n2 = if hit {
+        Futexes::wake_locked(&mut q, key2, a[3] as u32 as usize, u32::MAX)
+    } else {
+        0
+    };
     Ok((n1 + n2) as u64)
 }

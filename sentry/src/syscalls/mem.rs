@@ -36,7 +36,13 @@ pub fn sys_brk(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let old_top = page_up(cur).ok_or(Errno::ENOMEM)?;
     let new_top = page_up(want).ok_or(Errno::ENOMEM)?;
-    let limit = ctx.task.tg.inner.lock().map(|g| g.rlimits[libc::RLIMIT_DATA as usize].0).unwrap_or(u64::MAX);
+    let limit = ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map(|g| g.rlimits[libc::RLIMIT_DATA as usize].0)
+        .unwrap_or(u64::MAX);
     if want - m.brk_start > limit {
         return Ok(cur);
     }
@@ -45,18 +51,38 @@ pub fn sys_brk(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             return Ok(cur);
         }
         let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE;
-        match mm::host_mmap(&ctx.stub, old_top, new_top - old_top, (libc::PROT_READ | libc::PROT_WRITE) as u32, flags as u32) {
+        match mm::host_mmap(
+            &ctx.stub,
+            old_top,
+            new_top - old_top,
+            (libc::PROT_READ | libc::PROT_WRITE) as u32,
+            flags as u32,
+        ) {
             Ok(addr) if addr == old_top => {}
             Ok(addr) => {
-                let _ = mm::host_call(&ctx.stub, libc::SYS_munmap, [addr, new_top - old_top, 0, 0, 0, 0]);
+                let _ = mm::host_call(
+                    &ctx.stub,
+                    libc::SYS_munmap,
+                    [addr, new_top - old_top, 0, 0, 0, 0],
+                );
                 return Ok(cur);
             }
             Err(_) => return Ok(cur),
         }
         let heap_start = page_up(m.brk_start).unwrap_or(old_top);
-        m.insert(Vma { start: heap_start, end: new_top, prot: (libc::PROT_READ | libc::PROT_WRITE) as u32, shared: false, name: VmaName::Heap });
+        m.insert(Vma {
+            start: heap_start,
+            end: new_top,
+            prot: (libc::PROT_READ | libc::PROT_WRITE) as u32,
+            shared: false,
+            name: VmaName::Heap,
+        });
     } else if new_top < old_top {
-        mm::host_call(&ctx.stub, libc::SYS_munmap, [new_top, old_top - new_top, 0, 0, 0, 0])?;
+        mm::host_call(
+            &ctx.stub,
+            libc::SYS_munmap,
+            [new_top, old_top - new_top, 0, 0, 0, 0],
+        )?;
         m.remove_range(new_top, old_top);
     }
     m.brk = want;
@@ -76,7 +102,8 @@ const MMAP_PASS_FLAGS: u32 = (libc::MAP_SHARED
 
 /// mmap.
 pub fn sys_mmap(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2] as u32, a[3] as u32, a[4] as i32, a[5]);
+    let (addr, len, prot, flags, fd, off) =
+        (a[0], a[1], a[2] as u32, a[3] as u32, a[4] as i32, a[5]);
     if len == 0 {
         return Err(Errno::EINVAL);
     }
@@ -93,7 +120,10 @@ pub fn sys_mmap(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         x if x == libc::MAP_SHARED as u32 || x == libc::MAP_SHARED_VALIDATE as u32 => true,
         _ => return Err(Errno::EINVAL),
     };
-    if kind == libc::MAP_SHARED_VALIDATE as u32 && flags & !(MMAP_PASS_FLAGS | libc::MAP_SHARED_VALIDATE as u32 | libc::MAP_LOCKED as u32) != 0 {
+    if kind == libc::MAP_SHARED_VALIDATE as u32
+        && flags & !(MMAP_PASS_FLAGS | libc::MAP_SHARED_VALIDATE as u32 | libc::MAP_LOCKED as u32)
+            != 0
+    {
         return Err(Errno::EOPNOTSUPP);
     }
     if off % PAGE != 0 {
@@ -109,12 +139,38 @@ pub fn sys_mmap(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn mmap_inner(ctx: &mut TaskCtx, addr: u64, len: u64, prot: u32, flags: u32, shared: bool, fd: i32, off: u64) -> SysResult<u64> {
+fn mmap_inner(
+    ctx: &mut TaskCtx,
+    addr: u64,
+    len: u64,
+    prot: u32,
+    flags: u32,
+    shared: bool,
+    fd: i32,
+    off: u64,
+) -> SysResult<u64> {
     let mm = mm_of(ctx)?;
-    let base_flags = (flags & MMAP_PASS_FLAGS & !(libc::MAP_SHARED as u32)) | if shared { libc::MAP_SHARED as u32 } else { libc::MAP_PRIVATE as u32 };
+    let base_flags = (flags & MMAP_PASS_FLAGS & !(libc::MAP_SHARED as u32))
+        | if shared {
+            libc::MAP_SHARED as u32
+        } else {
+            libc::MAP_PRIVATE as u32
+        };
     if flags & libc::MAP_ANONYMOUS as u32 != 0 {
-        let a = mm::host_mmap(&ctx.stub, addr, len, prot, base_flags | libc::MAP_ANONYMOUS as u32)?;
-        mm.inner.lock().map_err(|_| Errno::EIO)?.insert(Vma { start: a, end: a + len, prot, shared, name: VmaName::Anon });
+        let a = mm::host_mmap(
+            &ctx.stub,
+            addr,
+            len,
+            prot,
+            base_flags | libc::MAP_ANONYMOUS as u32,
+        )?;
+        mm.inner.lock().map_err(|_| Errno::EIO)?.insert(Vma {
+            start: a,
+            end: a + len,
+            prot,
+            shared,
+            name: VmaName::Anon,
+        });
         return Ok(a);
     }
     // File mapping.
@@ -136,8 +192,15 @@ fn mmap_inner(ctx: &mut TaskCtx, addr: u64, len: u64, prot: u32, flags: u32, sha
     }
     off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
     let attr = file.ops.stat()?;
-    let anon_flags = (base_flags & !(libc::MAP_SHARED as u32)) | (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u32;
-    let a = mm::host_mmap(&ctx.stub, addr, len, (libc::PROT_READ | libc::PROT_WRITE) as u32, anon_flags)?;
+    let anon_flags = (base_flags & !(libc::MAP_SHARED as u32))
+        | (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u32;
+    let a = mm::host_mmap(
+        &ctx.stub,
+        addr,
+        len,
+        (libc::PROT_READ | libc::PROT_WRITE) as u32,
+        anon_flags,
+    )?;
     let avail = attr.size.saturating_sub(off).min(len);
     let mut done = 0u64;
     let mut buf = vec![0u8; (avail.min(1 << 20)) as usize];
@@ -155,11 +218,24 @@ fn mmap_inner(ctx: &mut TaskCtx, addr: u64, len: u64, prot: u32, flags: u32, sha
         done += n as u64;
     }
     if prot != (libc::PROT_READ | libc::PROT_WRITE) as u32 {
-        mm::host_call(&ctx.stub, libc::SYS_mprotect, [a, len, prot as u64, 0, 0, 0])?;
+        mm::host_call(
+            &ctx.stub,
+            libc::SYS_mprotect,
+            [a, len, prot as u64, 0, 0, 0],
+        )?;
     }
     let path = match &file.location {
         Some(loc) => {
-            let root = ctx.task.inner.lock().map_err(|_| Errno::EIO)?.fs.lock().map_err(|_| Errno::EIO)?.root.clone();
+            let root = ctx
+                .task
+                .inner
+                .lock()
+                .map_err(|_| Errno::EIO)?
+                .fs
+                .lock()
+                .map_err(|_| Errno::EIO)?
+                .root
+                .clone();
             ctx.kernel().vfs.path_of(loc, &root)
         }
         None => Vec::new(),
@@ -169,7 +245,12 @@ fn mmap_inner(ctx: &mut TaskCtx, addr: u64, len: u64, prot: u32, flags: u32, sha
         end: a + len,
         prot,
         shared,
-        name: VmaName::File { path, dev: attr.dev, ino: attr.ino, offset: off },
+        name: VmaName::File {
+            path,
+            dev: attr.dev,
+            ino: attr.ino,
+            offset: off,
+        },
     });
     Ok(a)
 }
@@ -190,7 +271,14 @@ pub fn sys_munmap(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// mprotect.
 pub fn sys_mprotect(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let prot = a[2] as u32;
-    if prot & !((libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC | libc::PROT_GROWSDOWN | libc::PROT_GROWSUP) as u32) != 0 {
+    if prot
+        & !((libc::PROT_READ
+            | libc::PROT_WRITE
+            | libc::PROT_EXEC
+            | libc::PROT_GROWSDOWN
+            | libc::PROT_GROWSUP) as u32)
+        != 0
+    {
         return Err(Errno::EINVAL);
     }
     let prot = prot & (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u32;
@@ -203,7 +291,11 @@ pub fn sys_mprotect(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if !m.is_mapped(a[0], end) {
         return Err(Errno::ENOMEM);
     }
-    mm::host_call(&ctx.stub, libc::SYS_mprotect, [a[0], end - a[0], prot as u64, 0, 0, 0])?;
+    mm::host_call(
+        &ctx.stub,
+        libc::SYS_mprotect,
+        [a[0], end - a[0], prot as u64, 0, 0, 0],
+    )?;
     m.protect(a[0], end, prot)?;
     Ok(0)
 }
@@ -234,7 +326,10 @@ pub fn sys_mremap(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let r = ctx
         .stub
-        .inject(libc::SYS_mremap, [old, old_len_p, new_len_p, flags as u64, new_addr, 0])
+        .inject(
+            libc::SYS_mremap,
+            [old, old_len_p, new_len_p, flags as u64, new_addr, 0],
+        )
         .map_err(|_| Errno::EFAULT)?;
     if r < 0 {
         return Err(Errno::new((-r) as i32));
@@ -291,8 +386,17 @@ pub fn sys_madvise(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ENOMEM);
     }
     match advice {
-        libc::MADV_DONTNEED | libc::MADV_FREE | libc::MADV_WIPEONFORK | libc::MADV_KEEPONFORK | libc::MADV_DONTFORK | libc::MADV_DOFORK => {
-            mm::host_call(&ctx.stub, libc::SYS_madvise, [a[0], end - a[0], advice as u64, 0, 0, 0])?;
+        libc::MADV_DONTNEED
+        | libc::MADV_FREE
+        | libc::MADV_WIPEONFORK
+        | libc::MADV_KEEPONFORK
+        | libc::MADV_DONTFORK
+        | libc::MADV_DOFORK => {
+            mm::host_call(
+                &ctx.stub,
+                libc::SYS_madvise,
+                [a[0], end - a[0], advice as u64, 0, 0, 0],
+            )?;
         }
         _ => {}
     }
@@ -324,7 +428,11 @@ pub fn sys_mincore(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ENOMEM);
     }
     let mm = mm_of(ctx)?;
-    let mapped = mm.inner.lock().map_err(|_| Errno::EIO)?.is_mapped(a[0], end);
+    let mapped = mm
+        .inner
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .is_mapped(a[0], end);
     if !mapped {
         return Err(Errno::ENOMEM);
     }
@@ -341,7 +449,12 @@ pub fn sys_mlock(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let start = a[0] & !(PAGE - 1);
     let end = page_up(a[0].checked_add(a[1]).ok_or(Errno::EINVAL)?).ok_or(Errno::EINVAL)?;
     let mm = mm_of(ctx)?;
-    if !mm.inner.lock().map_err(|_| Errno::EIO)?.is_mapped(start, end) {
+    if !mm
+        .inner
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .is_mapped(start, end)
+    {
         return Err(Errno::ENOMEM);
     }
     Ok(0)

@@ -228,7 +228,11 @@ pub fn block_on<T>(
             Err(e) if e == Errno::EAGAIN => {}
             r => return r,
         }
-        let regs: Vec<_> = files.iter().filter_map(|f| f.wait_queue()).map(|q| q.register(&ctx.task.waker)).collect();
+        let regs: Vec<_> = files
+            .iter()
+            .filter_map(|f| f.wait_queue())
+            .map(|q| q.register(&ctx.task.waker))
+            .collect();
         match attempt() {
             Err(e) if e == Errno::EAGAIN => {}
             r => return r,
@@ -236,8 +240,11 @@ pub fn block_on<T>(
         if ctx.interrupted() {
             return Err(Errno::new(ERESTARTSYS));
         }
-        let host: Vec<(i32, i16)> =
-            files.iter().filter_map(|f| f.host_fd()).map(|fd| (fd, libc::POLLIN | libc::POLLOUT)).collect();
+        let host: Vec<(i32, i16)> = files
+            .iter()
+            .filter_map(|f| f.host_fd())
+            .map(|fd| (fd, libc::POLLIN | libc::POLLOUT))
+            .collect();
         let r = ctx.task.waker.wait(&host, deadline);
         drop(regs);
         if r == WaitResult::TimedOut {
@@ -286,7 +293,12 @@ mod tests {
             let nr = s.id() as u64;
             let has = super::handler(nr).is_some();
             let claimed = !matches!(support(s), Support::Unsupported);
-            assert_eq!(has, claimed, "{} ({nr}): handler={has}, status table says implemented={claimed}", s.name());
+            assert_eq!(
+                has,
+                claimed,
+                "{} ({nr}): handler={has}, status table says implemented={claimed}",
+                s.name()
+            );
         }
     }
 }

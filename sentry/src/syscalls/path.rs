@@ -54,7 +54,13 @@ fn dir_of(ctx: &TaskCtx, fs: &FsContext, dirfd: i32) -> SysResult<Location> {
 
 /// Resolves `path` relative to `dirfd` as the *at() calls do. An empty
 /// path with `empty_ok` names `dirfd` itself (AT_EMPTY_PATH).
-pub fn resolve_at(ctx: &TaskCtx, dirfd: i32, path: &[u8], follow: bool, empty_ok: bool) -> SysResult<Location> {
+pub fn resolve_at(
+    ctx: &TaskCtx,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+    empty_ok: bool,
+) -> SysResult<Location> {
     let fs = fs_ctx(ctx)?;
     if path.is_empty() {
         if !empty_ok {
@@ -66,7 +72,11 @@ pub fn resolve_at(ctx: &TaskCtx, dirfd: i32, path: &[u8], follow: bool, empty_ok
         let f = files(ctx)?.get(dirfd)?;
         return f.location.clone().ok_or(Errno::EBADF);
     }
-    let start = if path[0] == b'/' { fs.root.clone() } else { dir_of(ctx, &fs, dirfd)? };
+    let start = if path[0] == b'/' {
+        fs.root.clone()
+    } else {
+        dir_of(ctx, &fs, dirfd)?
+    };
     if path[0] != b'/' && !start.attr()?.is_dir() {
         return Err(Errno::ENOTDIR);
     }
@@ -74,7 +84,14 @@ pub fn resolve_at(ctx: &TaskCtx, dirfd: i32, path: &[u8], follow: bool, empty_ok
 }
 
 fn creds(ctx: &TaskCtx) -> SysResult<crate::kernel::Creds> {
-    Ok(ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.creds.clone())
+    Ok(ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .creds
+        .clone())
 }
 
 const OPEN_FLAGS: u32 = (libc::O_ACCMODE
@@ -111,7 +128,11 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
     let cr = creds(ctx)?;
     let loc = if creat {
         let fs = fs_ctx(ctx)?;
-        let start = if path.first() == Some(&b'/') { fs.root.clone() } else { dir_of(ctx, &fs, dirfd)? };
+        let start = if path.first() == Some(&b'/') {
+            fs.root.clone()
+        } else {
+            dir_of(ctx, &fs, dirfd)?
+        };
         let (parent, name) = ctx.kernel().vfs.resolve_parent(&fs.root, &start, path)?;
         if path.ends_with(b"/") {
             return Err(Errno::EISDIR);
@@ -134,12 +155,38 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
                 if parent.mount.readonly {
                     return Err(Errno::EROFS);
                 }
-                let gid = if pattr.mode & libc::S_ISGID != 0 { pattr.gid } else { cr.fsgid };
-                let inode = parent.dentry.inode.create(&name, (mode & 0o7777) & !fs.umask, cr.fsuid, gid)?;
-                let dentry = crate::fs::vfs::Dentry::new(inode, name.clone(), Some(parent.dentry.clone()));
-                let loc = Location { mount: parent.mount.clone(), dentry };
-                let ops = loc.dentry.inode.clone().open(flags & !(libc::O_TRUNC as u32))?;
-                let file = OpenFile::new(ops, flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC) as u32, Some(loc));
+                let gid = if pattr.mode & libc::S_ISGID != 0 {
+                    pattr.gid
+                } else {
+                    cr.fsgid
+                };
+                let inode = parent.dentry.inode.create(
+                    &name,
+                    (mode & 0o7777) & !fs.umask,
+                    cr.fsuid,
+                    gid,
+                )?;
+                let dentry =
+                    crate::fs::vfs::Dentry::new(inode, name.clone(), Some(parent.dentry.clone()));
+                let loc = Location {
+                    mount: parent.mount.clone(),
+                    dentry,
+                };
+                let ops = loc
+                    .dentry
+                    .inode
+                    .clone()
+                    .open(flags & !(libc::O_TRUNC as u32))?;
+                let file = OpenFile::new(
+                    ops,
+                    flags
+                        & !(libc::O_CREAT
+                            | libc::O_EXCL
+                            | libc::O_NOCTTY
+                            | libc::O_TRUNC
+                            | libc::O_CLOEXEC) as u32,
+                    Some(loc),
+                );
                 return install(ctx, file, flags & libc::O_CLOEXEC as u32 != 0);
             }
             Err(e) => return Err(e),
@@ -158,9 +205,16 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
     if flags & libc::O_DIRECTORY as u32 != 0 && !attr.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    let status_flags = flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC) as u32;
+    let status_flags = flags
+        & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC) as u32;
     if path_only {
-        let file = OpenFile::new(Arc::new(PathFile { inode: loc.dentry.inode.clone() }), status_flags & (libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW) as u32, Some(loc));
+        let file = OpenFile::new(
+            Arc::new(PathFile {
+                inode: loc.dentry.inode.clone(),
+            }),
+            status_flags & (libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW) as u32,
+            Some(loc),
+        );
         return install(ctx, file, flags & libc::O_CLOEXEC as u32 != 0);
     }
     if attr.is_dir() && (acc != libc::O_RDONLY as u32 || flags & libc::O_TRUNC as u32 != 0) {
@@ -170,13 +224,21 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
     if acc == libc::O_RDONLY as u32 || acc == libc::O_RDWR as u32 {
         want |= perm::R;
     }
-    if acc == libc::O_WRONLY as u32 || acc == libc::O_RDWR as u32 || flags & libc::O_TRUNC as u32 != 0 {
+    if acc == libc::O_WRONLY as u32
+        || acc == libc::O_RDWR as u32
+        || flags & libc::O_TRUNC as u32 != 0
+    {
         want |= perm::W;
     }
     if !perm::may_access(&cr, &attr, want) {
         return Err(Errno::EACCES);
     }
-    if want & perm::W != 0 && loc.mount.readonly && !attr.is_dir() && attr.mode & libc::S_IFMT != libc::S_IFCHR && attr.mode & libc::S_IFMT != libc::S_IFIFO {
+    if want & perm::W != 0
+        && loc.mount.readonly
+        && !attr.is_dir()
+        && attr.mode & libc::S_IFMT != libc::S_IFCHR
+        && attr.mode & libc::S_IFMT != libc::S_IFIFO
+    {
         return Err(Errno::EROFS);
     }
     let ops = loc.dentry.inode.clone().open(flags)?;
@@ -223,14 +285,26 @@ pub fn sys_openat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn stat_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, flags: i32) -> SysResult<Attr> {
-    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH | libc::AT_NO_AUTOMOUNT | libc::AT_STATX_SYNC_TYPE) != 0 {
+    if flags
+        & !(libc::AT_SYMLINK_NOFOLLOW
+            | libc::AT_EMPTY_PATH
+            | libc::AT_NO_AUTOMOUNT
+            | libc::AT_STATX_SYNC_TYPE)
+        != 0
+    {
         return Err(Errno::EINVAL);
     }
     let p = ctx.read_path(path_addr)?;
     if p.is_empty() && flags & libc::AT_EMPTY_PATH != 0 && dirfd != libc::AT_FDCWD {
         return files(ctx)?.get(dirfd)?.ops.stat();
     }
-    let loc = resolve_at(ctx, dirfd, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0, flags & libc::AT_EMPTY_PATH != 0)?;
+    let loc = resolve_at(
+        ctx,
+        dirfd,
+        &p,
+        flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+        flags & libc::AT_EMPTY_PATH != 0,
+    )?;
     loc.attr()
 }
 
@@ -262,7 +336,11 @@ pub fn sys_statx(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL); // STATX__RESERVED
     }
     let at = stat_common(ctx, a[0] as i32, a[1], flags & !libc::AT_STATX_SYNC_TYPE)?;
-    let ts = |t: (i64, u32)| StatxTimestamp { tv_sec: t.0, tv_nsec: t.1, ..Default::default() };
+    let ts = |t: (i64, u32)| StatxTimestamp {
+        tv_sec: t.0,
+        tv_nsec: t.1,
+        ..Default::default()
+    };
     let sx = Statx {
         stx_mask: 0x7ff, // STATX_BASIC_STATS
         stx_blksize: at.blksize as u32,
@@ -287,14 +365,24 @@ pub fn sys_statx(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-fn readlink_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, buf: u64, size: u64) -> SysResult<u64> {
+fn readlink_common(
+    ctx: &TaskCtx,
+    dirfd: i32,
+    path_addr: u64,
+    buf: u64,
+    size: u64,
+) -> SysResult<u64> {
     if (size as i64) <= 0 {
         return Err(Errno::EINVAL);
     }
     let p = ctx.read_path(path_addr)?;
     let loc = resolve_at(ctx, dirfd, &p, false, true)?;
     if !loc.attr()?.is_symlink() {
-        return Err(if p.is_empty() { Errno::ENOENT } else { Errno::EINVAL });
+        return Err(if p.is_empty() {
+            Errno::ENOENT
+        } else {
+            Errno::EINVAL
+        });
     }
     let target = loc.dentry.inode.readlink()?;
     let n = target.len().min(size as usize);
@@ -312,12 +400,26 @@ pub fn sys_readlinkat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     readlink_common(ctx, a[0] as i32, a[1], a[2], a[3])
 }
 
-fn access_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, mode: u32, flags: i32) -> SysResult<u64> {
-    if mode & !7 != 0 || flags & !(libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+fn access_common(
+    ctx: &TaskCtx,
+    dirfd: i32,
+    path_addr: u64,
+    mode: u32,
+    flags: i32,
+) -> SysResult<u64> {
+    if mode & !7 != 0
+        || flags & !(libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0
+    {
         return Err(Errno::EINVAL);
     }
     let p = ctx.read_path(path_addr)?;
-    let loc = resolve_at(ctx, dirfd, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0, flags & libc::AT_EMPTY_PATH != 0)?;
+    let loc = resolve_at(
+        ctx,
+        dirfd,
+        &p,
+        flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+        flags & libc::AT_EMPTY_PATH != 0,
+    )?;
     let attr = loc.attr()?;
     let mut c = creds(ctx)?;
     if flags & libc::AT_EACCESS == 0 {

@@ -42,7 +42,12 @@ mod tests {
     use super::*;
 
     fn attr(mode: u32, uid: u32, gid: u32) -> Attr {
-        Attr { mode: crate::fs::S_IFREG | mode, uid, gid, ..Default::default() }
+        Attr {
+            mode: crate::fs::S_IFREG | mode,
+            uid,
+            gid,
+            ..Default::default()
+        }
     }
 
     #[test]

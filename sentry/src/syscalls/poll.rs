@@ -17,11 +17,17 @@ const MAX_POLL_FDS: usize = 1 << 20;
 
 /// Waits until any of `items` (fd, events) is ready; fills revents and
 /// returns how many are ready. `deadline` None waits forever.
-fn poll_items(ctx: &TaskCtx, items: &mut [(i32, u32, u32)], deadline: Option<Instant>) -> SysResult<usize> {
+fn poll_items(
+    ctx: &TaskCtx,
+    items: &mut [(i32, u32, u32)],
+    deadline: Option<Instant>,
+) -> SysResult<usize> {
     let table = files(ctx)?;
     loop {
-        let resolved: Vec<Option<Arc<OpenFile>>> =
-            items.iter().map(|(fd, _, _)| if *fd < 0 { None } else { table.get(*fd).ok() }).collect();
+        let resolved: Vec<Option<Arc<OpenFile>>> = items
+            .iter()
+            .map(|(fd, _, _)| if *fd < 0 { None } else { table.get(*fd).ok() })
+            .collect();
         // Register before checking, so that no event is missed.
         let regs: Vec<_> = resolved
             .iter()
@@ -72,19 +78,39 @@ fn poll_items(ctx: &TaskCtx, items: &mut [(i32, u32, u32)], deadline: Option<Ins
 }
 
 fn do_poll(ctx: &TaskCtx, addr: u64, nfds: u64, deadline: Option<Instant>) -> SysResult<u64> {
-    if nfds as usize > MAX_POLL_FDS || nfds > ctx.task.tg.inner.lock().map(|g| g.rlimits[libc::RLIMIT_NOFILE as usize].0).unwrap_or(1024).max(1024) {
+    if nfds as usize > MAX_POLL_FDS
+        || nfds
+            > ctx
+                .task
+                .tg
+                .inner
+                .lock()
+                .map(|g| g.rlimits[libc::RLIMIT_NOFILE as usize].0)
+                .unwrap_or(1024)
+                .max(1024)
+    {
         return Err(Errno::EINVAL);
     }
     let raw = ctx.read_bytes(addr, nfds as usize * 8)?;
     let mut items: Vec<(i32, u32, u32)> = raw
         .chunks_exact(8)
-        .map(|c| (i32::from_le_bytes([c[0], c[1], c[2], c[3]]), u16::from_le_bytes([c[4], c[5]]) as u32, 0))
+        .map(|c| {
+            (
+                i32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+                u16::from_le_bytes([c[4], c[5]]) as u32,
+                0,
+            )
+        })
         .collect();
     let n = poll_items(ctx, &mut items, deadline)?;
     let out: Vec<u8> = items
         .iter()
         .flat_map(|(fd, ev, rev)| {
-            let p = PollFd { fd: *fd, events: *ev as u16 as i16, revents: *rev as u16 as i16 };
+            let p = PollFd {
+                fd: *fd,
+                events: *ev as u16 as i16,
+                revents: *rev as u16 as i16,
+            };
             let mut b = [0u8; 8];
             b[..4].copy_from_slice(&p.fd.to_le_bytes());
             b[4..6].copy_from_slice(&p.events.to_le_bytes());
@@ -99,7 +125,11 @@ fn do_poll(ctx: &TaskCtx, addr: u64, nfds: u64, deadline: Option<Instant>) -> Sy
 /// poll.
 pub fn sys_poll(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let t = a[2] as i32;
-    let deadline = if t < 0 { None } else { Some(Instant::now() + Duration::from_millis(t as u64)) };
+    let deadline = if t < 0 {
+        None
+    } else {
+        Some(Instant::now() + Duration::from_millis(t as u64))
+    };
     do_poll(ctx, a[0], a[1], deadline)
 }
 
@@ -139,13 +169,34 @@ pub fn sys_ppoll(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 fn write_remaining_ts(ctx: &TaskCtx, addr: u64, deadline: Option<Instant>) {
     if let (true, Some(d)) = (addr != 0, deadline) {
         let left = d.saturating_duration_since(Instant::now());
-        let _ = ctx.write_val(addr, &Timespec { tv_sec: left.as_secs() as i64, tv_nsec: left.subsec_nanos() as i64 });
+        let _ = ctx.write_val(
+            addr,
+            &Timespec {
+                tv_sec: left.as_secs() as i64,
+                tv_nsec: left.subsec_nanos() as i64,
+            },
+        );
     }
 }
 
-fn do_select(ctx: &TaskCtx, nfds: u64, sets: [u64; 3], deadline: Option<Instant>) -> SysResult<u64> {
+fn do_select(
+    ctx: &TaskCtx,
+    nfds: u64,
+    sets: [u64; 3],
+    deadline: Option<Instant>,
+) -> SysResult<u64> {
     let n = nfds as i64;
-    if n < 0 || n as u64 > ctx.task.tg.inner.lock().map(|g| g.rlimits[libc::RLIMIT_NOFILE as usize].0).unwrap_or(1024).max(1024) {
+    if n < 0
+        || n as u64
+            > ctx
+                .task
+                .tg
+                .inner
+                .lock()
+                .map(|g| g.rlimits[libc::RLIMIT_NOFILE as usize].0)
+                .unwrap_or(1024)
+                .max(1024)
+    {
         return Err(Errno::EINVAL);
     }
     let n = n as usize;
@@ -157,7 +208,11 @@ fn do_select(ctx: &TaskCtx, nfds: u64, sets: [u64; 3], deadline: Option<Instant>
         }
     }
     let isset = |v: &Vec<u8>, fd: usize| !v.is_empty() && v[fd / 8] & (1 << (fd % 8)) != 0;
-    let masks = [poll::IN | poll::HUP | poll::ERR, poll::OUT | poll::ERR, poll::PRI];
+    let masks = [
+        poll::IN | poll::HUP | poll::ERR,
+        poll::OUT | poll::ERR,
+        poll::PRI,
+    ];
     let mut items = Vec::new();
     let table = files(ctx)?;
     for fd in 0..n {
@@ -208,7 +263,13 @@ pub fn sys_select(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let r = do_select(ctx, a[0], [a[1], a[2], a[3]], deadline);
     if let (true, Some(d)) = (a[4] != 0, deadline) {
         let left = d.saturating_duration_since(Instant::now());
-        let _ = ctx.write_val(a[4], &Timeval { tv_sec: left.as_secs() as i64, tv_usec: left.subsec_micros() as i64 });
+        let _ = ctx.write_val(
+            a[4],
+            &Timeval {
+                tv_sec: left.as_secs() as i64,
+                tv_usec: left.subsec_micros() as i64,
+            },
+        );
     }
     r
 }
@@ -263,7 +324,13 @@ pub fn sys_epoll_ctl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if Arc::ptr_eq(&epf, &target) {
         return Err(Errno::EINVAL);
     }
-    if target.ops.seekable() && target.ops.inode().map(|i| i.attr().map(|a| a.is_reg() || a.is_dir()).unwrap_or(false)).unwrap_or(false) {
+    if target.ops.seekable()
+        && target
+            .ops
+            .inode()
+            .map(|i| i.attr().map(|a| a.is_reg() || a.is_dir()).unwrap_or(false))
+            .unwrap_or(false)
+    {
         return Err(Errno::EPERM);
     }
     let op = a[1] as i32;
@@ -278,12 +345,22 @@ pub fn sys_epoll_ctl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
                 if map.contains_key(&key) {
                     return Err(Errno::EEXIST);
                 }
-                map.insert(key, Interest { file: Arc::downgrade(&target), events, data, disabled: false });
+                map.insert(
+                    key,
+                    Interest {
+                        file: Arc::downgrade(&target),
+                        events,
+                        data,
+                        disabled: false,
+                        last_generation: None,
+                    },
+                );
             } else {
                 let i = map.get_mut(&key).ok_or(Errno::ENOENT)?;
                 i.events = events;
                 i.data = data;
                 i.disabled = false;
+                i.last_generation = None;
             }
             Ok(0)
         }
@@ -305,12 +382,23 @@ fn epoll_wait_common(ctx: &TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let epf = t.get(a[0] as i32)?;
     let ep = epoll_of(&epf)?;
     let timeout = a[3] as i32;
-    let deadline = if timeout < 0 { None } else { Some(Instant::now() + Duration::from_millis(timeout as u64)) };
+    let deadline = if timeout < 0 {
+        None
+    } else {
+        Some(Instant::now() + Duration::from_millis(timeout as u64))
+    };
     let max = (max as usize).min(4096);
     loop {
         let watched = ep.files();
-        let regs: Vec<_> = watched.iter().filter_map(|f| f.ops.wait_queue().map(|q| q.register(&ctx.task.waker))).collect();
-        let host: Vec<(i32, i16)> = watched.iter().filter_map(|f| f.ops.host_fd()).map(|h| (h, libc::POLLIN | libc::POLLOUT)).collect();
+        let regs: Vec<_> = watched
+            .iter()
+            .filter_map(|f| f.ops.wait_queue().map(|q| q.register(&ctx.task.waker)))
+            .collect();
+        let host: Vec<(i32, i16)> = watched
+            .iter()
+            .filter_map(|f| f.ops.host_fd())
+            .map(|h| (h, libc::POLLIN | libc::POLLOUT))
+            .collect();
         let ready = ep.collect(max);
         if !ready.is_empty() {
             let mut out = Vec::with_capacity(ready.len() * 12);
@@ -360,7 +448,15 @@ pub fn sys_eventfd2(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if flags & !(libc::EFD_CLOEXEC | libc::EFD_NONBLOCK | libc::EFD_SEMAPHORE) != 0 {
         return Err(Errno::EINVAL);
     }
-    let e = EventFd::new(a[0] as u32 as u64, flags & libc::EFD_SEMAPHORE != 0, ctx.kernel().next_ino());
+    let e = EventFd::new(
+        a[0] as u32 as u64,
+        flags & libc::EFD_SEMAPHORE != 0,
+        ctx.kernel().next_ino(),
+    );
     let st = libc::O_RDWR as u32 | (flags & libc::EFD_NONBLOCK) as u32;
-    install(ctx, OpenFile::new(e, st, None), flags & libc::EFD_CLOEXEC != 0)
+    install(
+        ctx,
+        OpenFile::new(e, st, None),
+        flags & libc::EFD_CLOEXEC != 0,
+    )
 }

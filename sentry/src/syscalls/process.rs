@@ -25,12 +25,27 @@ pub fn sys_gettid(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
 
 /// getppid.
 pub fn sys_getppid(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
-    let p = ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.parent.as_ref().and_then(|p| p.upgrade());
+    let p = ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .parent
+        .as_ref()
+        .and_then(|p| p.upgrade());
     Ok(p.map(|p| p.tgid as u64).unwrap_or(0))
 }
 
 fn creds(ctx: &TaskCtx) -> SysResult<crate::kernel::Creds> {
-    Ok(ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.creds.clone())
+    Ok(ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .creds
+        .clone())
 }
 
 /// getuid.
@@ -88,11 +103,21 @@ pub fn sys_getgroups(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// Applies a credential change if the caller may make it (root may set
 /// anything; others only among their real/effective/saved ids).
-fn set_ids(ctx: &TaskCtx, user: bool, r: Option<u32>, e: Option<u32>, s: Option<u32>) -> SysResult<u64> {
+fn set_ids(
+    ctx: &TaskCtx,
+    user: bool,
+    r: Option<u32>,
+    e: Option<u32>,
+    s: Option<u32>,
+) -> SysResult<u64> {
     let mut g = ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?;
     let c = &mut g.creds;
     let privileged = c.euid == 0;
-    let (cr, ce, cs) = if user { (c.uid, c.euid, c.suid) } else { (c.gid, c.egid, c.sgid) };
+    let (cr, ce, cs) = if user {
+        (c.uid, c.euid, c.suid)
+    } else {
+        (c.gid, c.egid, c.sgid)
+    };
     for v in [r, e, s].into_iter().flatten() {
         if !privileged && v != cr && v != ce && v != cs {
             return Err(Errno::EPERM);
@@ -179,7 +204,10 @@ pub fn sys_setgroups(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let bytes = ctx.read_bytes(a[1], n * 4)?;
-    let groups: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let groups: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     let mut g = ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?;
     if g.creds.euid != 0 {
         return Err(Errno::EPERM);
@@ -205,7 +233,10 @@ pub fn sys_sched_yield(_ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
 
 /// Number of CPUs the sandbox reports.
 pub fn ncpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(1024)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(1024)
 }
 
 /// sched_getaffinity: every CPU.
@@ -280,11 +311,17 @@ pub fn sys_uname(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let k = ctx.kernel();
     let mut u = Utsname::default();
     copy_field(&mut u.sysname, "Linux");
-    copy_field(&mut u.nodename, &k.hostname.lock().map(|h| h.clone()).unwrap_or_default());
+    copy_field(
+        &mut u.nodename,
+        &k.hostname.lock().map(|h| h.clone()).unwrap_or_default(),
+    );
     copy_field(&mut u.release, &k.config.release);
     copy_field(&mut u.version, &k.config.version);
     copy_field(&mut u.machine, "x86_64");
-    copy_field(&mut u.domainname, &k.domainname.lock().map(|h| h.clone()).unwrap_or_default());
+    copy_field(
+        &mut u.domainname,
+        &k.domainname.lock().map(|h| h.clone()).unwrap_or_default(),
+    );
     ctx.write_val(a[0], &u)?;
     Ok(0)
 }
@@ -299,7 +336,8 @@ pub fn sys_sethostname(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EPERM);
     }
     let b = ctx.read_bytes(a[0], len)?;
-    *ctx.kernel().hostname.lock().map_err(|_| Errno::EIO)? = String::from_utf8_lossy(&b).into_owned();
+    *ctx.kernel().hostname.lock().map_err(|_| Errno::EIO)? =
+        String::from_utf8_lossy(&b).into_owned();
     Ok(0)
 }
 
@@ -346,7 +384,13 @@ fn rlimit_set(tg: &ThreadGroup, res: u32, cur: u64, max: u64) -> SysResult<()> {
 /// getrlimit.
 pub fn sys_getrlimit(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let (cur, max) = rlimit_get(ctx, a[0] as u32)?;
-    ctx.write_val(a[1], &Rlimit { rlim_cur: cur, rlim_max: max })?;
+    ctx.write_val(
+        a[1],
+        &Rlimit {
+            rlim_cur: cur,
+            rlim_max: max,
+        },
+    )?;
     Ok(0)
 }
 
@@ -360,7 +404,11 @@ pub fn sys_setrlimit(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// prlimit64.
 pub fn sys_prlimit64(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let pid = a[0] as i32;
-    let tg = if pid == 0 { ctx.task.tg.clone() } else { ctx.kernel().group(pid).ok_or(Errno::ESRCH)? };
+    let tg = if pid == 0 {
+        ctx.task.tg.clone()
+    } else {
+        ctx.kernel().group(pid).ok_or(Errno::ESRCH)?
+    };
     let res = a[1] as u32;
     let old = {
         let g = tg.inner.lock().map_err(|_| Errno::EIO)?;
@@ -371,7 +419,13 @@ pub fn sys_prlimit64(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         rlimit_set(&tg, res, r.rlim_cur, r.rlim_max)?;
     }
     if a[3] != 0 {
-        ctx.write_val(a[3], &Rlimit { rlim_cur: old.0, rlim_max: old.1 })?;
+        ctx.write_val(
+            a[3],
+            &Rlimit {
+                rlim_cur: old.0,
+                rlim_max: old.1,
+            },
+        )?;
     }
     Ok(0)
 }
@@ -391,12 +445,24 @@ pub fn sys_getrusage(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let who = a[0] as i32;
     let (u, s) = match who {
         libc::RUSAGE_SELF | libc::RUSAGE_THREAD => host_times(),
-        libc::RUSAGE_CHILDREN => ctx.task.tg.inner.lock().map(|g| g.child_times).unwrap_or((0, 0)),
+        libc::RUSAGE_CHILDREN => ctx
+            .task
+            .tg
+            .inner
+            .lock()
+            .map(|g| g.child_times)
+            .unwrap_or((0, 0)),
         _ => return Err(Errno::EINVAL),
     };
     let ru = Rusage {
-        ru_utime: Timeval { tv_sec: (u / 1_000_000) as i64, tv_usec: (u % 1_000_000) as i64 },
-        ru_stime: Timeval { tv_sec: (s / 1_000_000) as i64, tv_usec: (s % 1_000_000) as i64 },
+        ru_utime: Timeval {
+            tv_sec: (u / 1_000_000) as i64,
+            tv_usec: (u % 1_000_000) as i64,
+        },
+        ru_stime: Timeval {
+            tv_sec: (s / 1_000_000) as i64,
+            tv_usec: (s % 1_000_000) as i64,
+        },
         ..Default::default()
     };
     ctx.write_val(a[1], &ru)?;
@@ -406,7 +472,13 @@ pub fn sys_getrusage(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// times.
 pub fn sys_times(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let (u, s) = host_times();
-    let (cu, cs) = ctx.task.tg.inner.lock().map(|g| g.child_times).unwrap_or((0, 0));
+    let (cu, cs) = ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map(|g| g.child_times)
+        .unwrap_or((0, 0));
     let t = Tms {
         tms_utime: (u / 10_000) as i64,
         tms_stime: (s / 10_000) as i64,
@@ -469,7 +541,8 @@ pub fn sys_prctl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     match a[0] as i32 {
         libc::PR_SET_NAME => {
             let name = ctx.read_cstr(a[1], 4096)?;
-            ctx.task.inner.lock().map_err(|_| Errno::EIO)?.comm = name.into_iter().take(15).collect();
+            ctx.task.inner.lock().map_err(|_| Errno::EIO)?.comm =
+                name.into_iter().take(15).collect();
             Ok(0)
         }
         libc::PR_GET_NAME => {
@@ -494,11 +567,24 @@ pub fn sys_prctl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
                 return Err(Errno::EINVAL);
             }
-            ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.no_new_privs = true;
+            ctx.task
+                .tg
+                .inner
+                .lock()
+                .map_err(|_| Errno::EIO)?
+                .no_new_privs = true;
             Ok(0)
         }
-        libc::PR_GET_NO_NEW_PRIVS => Ok(ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.no_new_privs as u64),
-        libc::PR_GET_DUMPABLE => Ok(ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.dumpable as u64),
+        libc::PR_GET_NO_NEW_PRIVS => Ok(ctx
+            .task
+            .tg
+            .inner
+            .lock()
+            .map_err(|_| Errno::EIO)?
+            .no_new_privs as u64),
+        libc::PR_GET_DUMPABLE => {
+            Ok(ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.dumpable as u64)
+        }
         libc::PR_SET_DUMPABLE => {
             if a[1] > 1 {
                 return Err(Errno::EINVAL);
@@ -512,7 +598,11 @@ pub fn sys_prctl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// set_tid_address.
 pub fn sys_set_tid_address(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    ctx.task.inner.lock().map_err(|_| Errno::EIO)?.clear_child_tid = a[0];
+    ctx.task
+        .inner
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .clear_child_tid = a[0];
     Ok(ctx.task.tid as u64)
 }
 
@@ -527,7 +617,11 @@ pub fn sys_set_robust_list(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// get_robust_list.
 pub fn sys_get_robust_list(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    let t = if a[0] == 0 { ctx.task.clone() } else { ctx.kernel().task(a[0] as i32).ok_or(Errno::ESRCH)? };
+    let t = if a[0] == 0 {
+        ctx.task.clone()
+    } else {
+        ctx.kernel().task(a[0] as i32).ok_or(Errno::ESRCH)?
+    };
     let (head, len) = t.inner.lock().map_err(|_| Errno::EIO)?.robust_list;
     ctx.write_val(a[1], &head)?;
     ctx.write_val(a[2], &len)?;
@@ -539,7 +633,11 @@ pub fn sys_get_robust_list(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// getpgid.
 pub fn sys_getpgid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let pid = a[0] as i32;
-    let tg = if pid == 0 { ctx.task.tg.clone() } else { ctx.kernel().group(pid).ok_or(Errno::ESRCH)? };
+    let tg = if pid == 0 {
+        ctx.task.tg.clone()
+    } else {
+        ctx.kernel().group(pid).ok_or(Errno::ESRCH)?
+    };
     let g = tg.inner.lock().map_err(|_| Errno::EIO)?;
     Ok(g.pgid as u64)
 }
@@ -552,7 +650,11 @@ pub fn sys_getpgrp(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
 /// getsid.
 pub fn sys_getsid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let pid = a[0] as i32;
-    let tg = if pid == 0 { ctx.task.tg.clone() } else { ctx.kernel().group(pid).ok_or(Errno::ESRCH)? };
+    let tg = if pid == 0 {
+        ctx.task.tg.clone()
+    } else {
+        ctx.kernel().group(pid).ok_or(Errno::ESRCH)?
+    };
     let g = tg.inner.lock().map_err(|_| Errno::EIO)?;
     Ok(g.sid as u64)
 }
@@ -560,7 +662,11 @@ pub fn sys_getsid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// setsid.
 pub fn sys_setsid(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
     let me = ctx.task.tg.tgid;
-    let in_use = ctx.kernel().groups().iter().any(|g| g.inner.lock().map(|i| i.pgid == me).unwrap_or(false) && g.tgid != me);
+    let in_use = ctx
+        .kernel()
+        .groups()
+        .iter()
+        .any(|g| g.inner.lock().map(|i| i.pgid == me).unwrap_or(false) && g.tgid != me);
     let mut g = ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?;
     if g.pgid == me || in_use {
         return Err(Errno::EPERM);
@@ -582,7 +688,12 @@ pub fn sys_setpgid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let my_sid = me.inner.lock().map_err(|_| Errno::EIO)?.sid;
     if target.tgid != me.tgid {
         let t = target.inner.lock().map_err(|_| Errno::EIO)?;
-        let is_child = t.parent.as_ref().and_then(|p| p.upgrade()).map(|p| p.tgid == me.tgid).unwrap_or(false);
+        let is_child = t
+            .parent
+            .as_ref()
+            .and_then(|p| p.upgrade())
+            .map(|p| p.tgid == me.tgid)
+            .unwrap_or(false);
         if !is_child {
             return Err(Errno::ESRCH);
         }
@@ -600,11 +711,12 @@ pub fn sys_setpgid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         }
     }
     if pgid != pid {
-        let exists = ctx
-            .kernel()
-            .groups()
-            .iter()
-            .any(|g| g.inner.lock().map(|i| i.pgid == pgid && i.sid == my_sid && i.zombie.is_none()).unwrap_or(false));
+        let exists = ctx.kernel().groups().iter().any(|g| {
+            g.inner
+                .lock()
+                .map(|i| i.pgid == pgid && i.sid == my_sid && i.zombie.is_none())
+                .unwrap_or(false)
+        });
         if !exists {
             return Err(Errno::EPERM);
         }
@@ -659,10 +771,24 @@ pub fn sys_fork(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
 
 /// vfork.
 pub fn sys_vfork(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
-    do_clone(ctx, (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64, 0, 0, 0, 0)
+    do_clone(
+        ctx,
+        (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64,
+        0,
+        0,
+        0,
+        0,
+    )
 }
 
-fn do_clone(ctx: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult<u64> {
+fn do_clone(
+    ctx: &mut TaskCtx,
+    flags: u64,
+    stack: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+) -> SysResult<u64> {
     if flags & !CLONE_SUPPORTED != 0 {
         // Namespaces and pidfds are not supported yet.
         return Err(Errno::EINVAL);
@@ -678,7 +804,13 @@ fn do_clone(ctx: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls
         return Err(Errno::EINVAL);
     }
     if !thread {
-        let nproc = ctx.task.tg.inner.lock().map(|g| g.rlimits[libc::RLIMIT_NPROC as usize].0).unwrap_or(u64::MAX);
+        let nproc = ctx
+            .task
+            .tg
+            .inner
+            .lock()
+            .map(|g| g.rlimits[libc::RLIMIT_NPROC as usize].0)
+            .unwrap_or(u64::MAX);
         if ctx.kernel().groups().len() as u64 >= nproc {
             return Err(Errno::EAGAIN);
         }
@@ -705,16 +837,26 @@ fn do_clone(ctx: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls
             env_range: src.env_range,
             auxv: src.auxv.clone(),
         };
-        Arc::new(Mm { inner: Mutex::new(copy) })
+        Arc::new(Mm {
+            inner: Mutex::new(copy),
+        })
     };
-    let files = if flags & libc::CLONE_FILES as u64 != 0 { parent_inner.files.clone() } else { parent_inner.files.fork() };
+    let files = if flags & libc::CLONE_FILES as u64 != 0 {
+        parent_inner.files.clone()
+    } else {
+        parent_inner.files.fork()
+    };
     let fs = if flags & libc::CLONE_FS as u64 != 0 {
         parent_inner.fs.clone()
     } else {
         let f = parent_inner.fs.lock().map_err(|_| Errno::EIO)?.clone();
         Arc::new(Mutex::new(f))
     };
-    let vfork_done = if flags & libc::CLONE_VFORK as u64 != 0 { Some(Arc::new(Completion::default())) } else { None };
+    let vfork_done = if flags & libc::CLONE_VFORK as u64 != 0 {
+        Some(Arc::new(Completion::default()))
+    } else {
+        None
+    };
     let child_inner = TaskInner {
         mm,
         files,
@@ -723,11 +865,18 @@ fn do_clone(ctx: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls
         saved_mask: None,
         pending: Default::default(),
         altstack: if vm && flags & libc::CLONE_VFORK as u64 == 0 {
-            rvisor_syscalls::abi::StackT { ss_flags: libc::SS_DISABLE, ..Default::default() }
+            rvisor_syscalls::abi::StackT {
+                ss_flags: libc::SS_DISABLE,
+                ..Default::default()
+            }
         } else {
             parent_inner.altstack
         },
-        clear_child_tid: if flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 { ctid } else { 0 },
+        clear_child_tid: if flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 {
+            ctid
+        } else {
+            0
+        },
         robust_list: (0, 0),
         comm: parent_inner.comm.clone(),
         vfork_done: vfork_done.clone(),
@@ -741,14 +890,23 @@ fn do_clone(ctx: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls
         (g.pgid, g.sid, g.creds.clone(), g.rlimits, g.exe.clone())
     };
     let real_parent = if flags & libc::CLONE_PARENT as u64 != 0 {
-        parent_tg.inner.lock().ok().and_then(|g| g.parent.as_ref().and_then(|p| p.upgrade())).unwrap_or(parent_tg.clone())
+        parent_tg
+            .inner
+            .lock()
+            .ok()
+            .and_then(|g| g.parent.as_ref().and_then(|p| p.upgrade()))
+            .unwrap_or(parent_tg.clone())
     } else {
         parent_tg.clone()
     };
     let task = ctx
         .kernel()
         .new_task(
-            if thread { Some(parent_tg.clone()) } else { None },
+            if thread {
+                Some(parent_tg.clone())
+            } else {
+                None
+            },
             |_pid| {
                 let mut g = new_group_inner(Some(&real_parent), pgid, sid, creds);
                 g.rlimits = rlimits;
@@ -789,12 +947,18 @@ fn do_clone(ctx: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls
     if flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
         let _ = ctx.write_val(ptid, &(child_tid as u32));
     }
-    let set_ctid = if flags & libc::CLONE_CHILD_SETTID as u64 != 0 { Some(ctid) } else { None };
+    let set_ctid = if flags & libc::CLONE_CHILD_SETTID as u64 != 0 {
+        Some(ctid)
+    } else {
+        None
+    };
     let scratch = ctx.stub.scratch_regs();
     let t2 = task.clone();
-    let spawned = std::thread::Builder::new().name(format!("task-{child_tid}")).spawn(move || {
-        child_main(t2, host_tid, host_tgid, scratch, regs, set_ctid);
-    });
+    let spawned = std::thread::Builder::new()
+        .name(format!("task-{child_tid}"))
+        .spawn(move || {
+            child_main(t2, host_tid, host_tgid, scratch, regs, set_ctid);
+        });
     if let Err(e) = spawned {
         tracing::warn!("clone: cannot start a sentry thread: {e}");
         // SAFETY: kill the parked host child we just created.
@@ -850,7 +1014,13 @@ fn child_main(
         }
     };
     task.set_host(&stub);
-    let ctx = TaskCtx { task, stub, regs, exit_now: None, syscall_nr: 0 };
+    let ctx = TaskCtx {
+        task,
+        stub,
+        regs,
+        exit_now: None,
+        syscall_nr: 0,
+    };
     if let Some(addr) = set_ctid {
         let _ = ctx.write_val(addr, &(ctx.task.tid as u32));
     }
@@ -901,8 +1071,18 @@ pub fn sys_execveat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let path = ctx.read_path(a[1])?;
     let argv = read_string_array(ctx, a[2])?;
     let envp = read_string_array(ctx, a[3])?;
-    let loc = super::path::resolve_at(ctx, a[0] as i32, &path, flags & libc::AT_SYMLINK_NOFOLLOW == 0, flags & libc::AT_EMPTY_PATH != 0)?;
-    let shown = if path.is_empty() { format!("/dev/fd/{}", a[0] as i32).into_bytes() } else { path };
+    let loc = super::path::resolve_at(
+        ctx,
+        a[0] as i32,
+        &path,
+        flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+        flags & libc::AT_EMPTY_PATH != 0,
+    )?;
+    let shown = if path.is_empty() {
+        format!("/dev/fd/{}", a[0] as i32).into_bytes()
+    } else {
+        path
+    };
     crate::loader::execve_loc(ctx, loc, &shown, argv, envp)?;
     Ok(0)
 }
@@ -924,7 +1104,12 @@ struct Reaped {
 
 /// Finds a child matching `sel` whose state change `options` asks for.
 /// Returns Ok(None) if there are matching children but none ready.
-fn find_waitable(ctx: &TaskCtx, sel: &Selector, options: i32, consume: bool) -> SysResult<Option<Reaped>> {
+fn find_waitable(
+    ctx: &TaskCtx,
+    sel: &Selector,
+    options: i32,
+    consume: bool,
+) -> SysResult<Option<Reaped>> {
     let me = ctx.task.tg.clone();
     let mut mine = me.inner.lock().map_err(|_| Errno::EIO)?;
     let my_pgid = mine.pgid;
@@ -954,7 +1139,12 @@ fn find_waitable(ctx: &TaskCtx, sel: &Selector, options: i32, consume: bool) -> 
                     ExitStatus::Signaled(s, true) => (libc::CLD_DUMPED, s),
                     ExitStatus::Signaled(s, false) => (libc::CLD_KILLED, s),
                 };
-                result = Some(Reaped { pid: c.tgid, status: st.wait_status(), code, uid: ci.creds.uid });
+                result = Some(Reaped {
+                    pid: c.tgid,
+                    status: st.wait_status(),
+                    code,
+                    uid: ci.creds.uid,
+                });
                 let _ = status_val;
                 if consume {
                     reap_idx = Some(idx);
@@ -965,9 +1155,20 @@ fn find_waitable(ctx: &TaskCtx, sel: &Selector, options: i32, consume: bool) -> 
         }
         if let Some(rep) = ci.stop_report {
             let is_cont = rep == 0xffff;
-            if (is_cont && options & libc::WCONTINUED != 0) || (!is_cont && options & libc::WUNTRACED != 0) {
-                let code = if is_cont { libc::CLD_CONTINUED } else { libc::CLD_STOPPED };
-                result = Some(Reaped { pid: c.tgid, status: rep, code, uid: ci.creds.uid });
+            if (is_cont && options & libc::WCONTINUED != 0)
+                || (!is_cont && options & libc::WUNTRACED != 0)
+            {
+                let code = if is_cont {
+                    libc::CLD_CONTINUED
+                } else {
+                    libc::CLD_STOPPED
+                };
+                result = Some(Reaped {
+                    pid: c.tgid,
+                    status: rep,
+                    code,
+                    uid: ci.creds.uid,
+                });
                 if consume {
                     ci.stop_report = None;
                 }
@@ -989,7 +1190,12 @@ fn find_waitable(ctx: &TaskCtx, sel: &Selector, options: i32, consume: bool) -> 
     Ok(None)
 }
 
-fn wait_common(ctx: &TaskCtx, sel: Selector, options: i32, consume: bool) -> SysResult<Option<Reaped>> {
+fn wait_common(
+    ctx: &TaskCtx,
+    sel: Selector,
+    options: i32,
+    consume: bool,
+) -> SysResult<Option<Reaped>> {
     loop {
         let _r = ctx.task.tg.child_events.register(&ctx.task.waker);
         if let Some(r) = find_waitable(ctx, &sel, options, consume)? {
@@ -1009,7 +1215,15 @@ fn wait_common(ctx: &TaskCtx, sel: Selector, options: i32, consume: bool) -> Sys
 pub fn sys_wait4(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let pid = a[0] as i32;
     let options = a[2] as i32;
-    if options & !(libc::WNOHANG | libc::WUNTRACED | libc::WCONTINUED | libc::__WALL | libc::__WCLONE | libc::__WNOTHREAD) != 0 {
+    if options
+        & !(libc::WNOHANG
+            | libc::WUNTRACED
+            | libc::WCONTINUED
+            | libc::__WALL
+            | libc::__WCLONE
+            | libc::__WNOTHREAD)
+        != 0
+    {
         return Err(Errno::EINVAL);
     }
     let sel = match pid {
@@ -1037,7 +1251,16 @@ pub fn sys_waitid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let idtype = a[0] as u32;
     let id = a[1] as i32;
     let options = a[3] as i32;
-    if options & !(libc::WNOHANG | libc::WSTOPPED | libc::WCONTINUED | libc::WEXITED | libc::WNOWAIT | libc::__WALL | libc::__WCLONE | libc::__WNOTHREAD) != 0
+    if options
+        & !(libc::WNOHANG
+            | libc::WSTOPPED
+            | libc::WCONTINUED
+            | libc::WEXITED
+            | libc::WNOWAIT
+            | libc::__WALL
+            | libc::__WCLONE
+            | libc::__WNOTHREAD)
+        != 0
         || options & (libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED) == 0
     {
         return Err(Errno::EINVAL);

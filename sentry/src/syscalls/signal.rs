@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use rvisor_syscalls::abi::{Itimerval, SigactionRaw, Siginfo, StackT, Timespec, Timeval, SI_QUEUE, SI_TKILL, SI_USER};
+use rvisor_syscalls::abi::{
+    Itimerval, SigactionRaw, Siginfo, StackT, Timespec, Timeval, SI_QUEUE, SI_TKILL, SI_USER,
+};
 
 use crate::kernel::signal::{self as ksig, bit, SigAction, UNBLOCKABLE};
 use crate::kernel::task::{TaskCtx, ERESTARTNOHAND};
@@ -25,7 +27,12 @@ pub fn sys_rt_sigaction(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             return Err(Errno::EINVAL);
         }
         let r: SigactionRaw = ctx.read_val(a[1])?;
-        Some(SigAction { handler: r.handler, flags: r.flags, restorer: r.restorer, mask: r.mask & !UNBLOCKABLE })
+        Some(SigAction {
+            handler: r.handler,
+            flags: r.flags,
+            restorer: r.restorer,
+            mask: r.mask & !UNBLOCKABLE,
+        })
     } else {
         None
     };
@@ -42,13 +49,19 @@ pub fn sys_rt_sigaction(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         // Setting SIG_IGN (or SIG_DFL for a default-ignored signal)
         // discards pending instances.
         let ignored = n.handler == ksig::SIG_IGN
-            || (n.handler == ksig::SIG_DFL && ksig::default_action(sig) == ksig::DefaultAction::Ignore);
+            || (n.handler == ksig::SIG_DFL
+                && ksig::default_action(sig) == ksig::DefaultAction::Ignore);
         if ignored {
             discard_pending(&ctx.task.tg, bit(sig));
         }
     }
     if a[2] != 0 {
-        let raw = SigactionRaw { handler: old.handler, flags: old.flags, restorer: old.restorer, mask: old.mask };
+        let raw = SigactionRaw {
+            handler: old.handler,
+            flags: old.flags,
+            restorer: old.restorer,
+            mask: old.mask,
+        };
         ctx.write_val(a[2], &raw)?;
     }
     Ok(0)
@@ -71,7 +84,11 @@ pub fn sys_rt_sigprocmask(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let how = a[0] as i32;
-    let set = if a[1] != 0 { Some(ctx.read_val::<u64>(a[1])?) } else { None };
+    let set = if a[1] != 0 {
+        Some(ctx.read_val::<u64>(a[1])?)
+    } else {
+        None
+    };
     let old = ctx.task.inner.lock().map_err(|_| Errno::EIO)?.sigmask;
     if let Some(set) = set {
         let new = match how {
@@ -94,7 +111,12 @@ pub fn sys_rt_sigreturn(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
         Ok(v) => Ok(v),
         Err(_) => {
             // A corrupt frame kills the process with SIGSEGV, as on Linux.
-            ctx.force_signal(Siginfo::kill(libc::SIGSEGV, rvisor_syscalls::abi::SI_KERNEL, 0, 0));
+            ctx.force_signal(Siginfo::kill(
+                libc::SIGSEGV,
+                rvisor_syscalls::abi::SI_KERNEL,
+                0,
+                0,
+            ));
             Err(Errno::EFAULT)
         }
     }
@@ -109,7 +131,14 @@ pub fn sys_rt_sigpending(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         let i = ctx.task.inner.lock().map_err(|_| Errno::EIO)?;
         (i.pending.mask(), i.sigmask)
     };
-    let group = ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.pending.mask();
+    let group = ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .pending
+        .mask();
     let v = (mine | group) & mask;
     ctx.write_bytes(a[0], &v.to_le_bytes()[..a[1] as usize])?;
     Ok(0)
@@ -166,7 +195,14 @@ pub fn sys_rt_sigtimedwait(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         };
         let got = match got {
             Some(s) => Some(s),
-            None => ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.pending.take_in(set),
+            None => ctx
+                .task
+                .tg
+                .inner
+                .lock()
+                .map_err(|_| Errno::EIO)?
+                .pending
+                .take_in(set),
         };
         if let Some(info) = got {
             if a[1] != 0 {
@@ -191,7 +227,9 @@ pub fn sys_rt_sigtimedwait(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 pub fn sys_sigaltstack(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let cur = ctx.task.inner.lock().map_err(|_| Errno::EIO)?.altstack;
     let sp = ctx.regs.rsp;
-    let on = cur.ss_flags & libc::SS_DISABLE == 0 && sp > cur.ss_sp && sp <= cur.ss_sp.wrapping_add(cur.ss_size);
+    let on = cur.ss_flags & libc::SS_DISABLE == 0
+        && sp > cur.ss_sp
+        && sp <= cur.ss_sp.wrapping_add(cur.ss_size);
     if a[0] != 0 {
         let new: StackT = ctx.read_val(a[0])?;
         if on {
@@ -202,19 +240,28 @@ pub fn sys_sigaltstack(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             return Err(Errno::EINVAL);
         }
         let st = if mode == libc::SS_DISABLE {
-            StackT { ss_flags: libc::SS_DISABLE, ..Default::default() }
+            StackT {
+                ss_flags: libc::SS_DISABLE,
+                ..Default::default()
+            }
         } else {
             if new.ss_size < libc::MINSIGSTKSZ as u64 {
                 return Err(Errno::ENOMEM);
             }
-            StackT { ss_flags: new.ss_flags & rvisor_syscalls::abi::SS_AUTODISARM, ..new }
+            StackT {
+                ss_flags: new.ss_flags & rvisor_syscalls::abi::SS_AUTODISARM,
+                ..new
+            }
         };
         ctx.task.inner.lock().map_err(|_| Errno::EIO)?.altstack = st;
     }
     if a[1] != 0 {
         let mut out = cur;
         if cur.ss_flags & libc::SS_DISABLE != 0 {
-            out = StackT { ss_flags: libc::SS_DISABLE, ..Default::default() };
+            out = StackT {
+                ss_flags: libc::SS_DISABLE,
+                ..Default::default()
+            };
         } else if on {
             out.ss_flags |= libc::SS_ONSTACK;
         }
@@ -267,7 +314,11 @@ fn send_by_pid(ctx: &TaskCtx, pid: i32, info: Siginfo) -> SysResult<u64> {
         if g.tgid == 1 && info.si_signo != 0 && ctx.task.tg.tgid != 1 {
             // init only gets signals it has a handler for (like a pid
             // namespace's init).
-            let handled = g.actions.lock().map(|a| a[info.si_signo as usize].handler > ksig::SIG_IGN).unwrap_or(false);
+            let handled = g
+                .actions
+                .lock()
+                .map(|a| a[info.si_signo as usize].handler > ksig::SIG_IGN)
+                .unwrap_or(false);
             if !handled {
                 sent = true;
                 continue;
@@ -284,7 +335,13 @@ fn send_by_pid(ctx: &TaskCtx, pid: i32, info: Siginfo) -> SysResult<u64> {
     }
 }
 
-fn send_to_thread(ctx: &TaskCtx, tgid: Option<i32>, tid: i32, sig: i32, info: Siginfo) -> SysResult<u64> {
+fn send_to_thread(
+    ctx: &TaskCtx,
+    tgid: Option<i32>,
+    tid: i32,
+    sig: i32,
+    info: Siginfo,
+) -> SysResult<u64> {
     if tid <= 0 || !(0..=64).contains(&sig) {
         return Err(Errno::EINVAL);
     }
@@ -299,7 +356,10 @@ fn send_to_thread(ctx: &TaskCtx, tgid: Option<i32>, tid: i32, sig: i32, info: Si
     }
     // Thread-directed signals still follow the group's disposition rules
     // for stop/continue/kill.
-    if sig == libc::SIGKILL || sig == libc::SIGCONT || ksig::default_action(sig) == ksig::DefaultAction::Stop {
+    if sig == libc::SIGKILL
+        || sig == libc::SIGCONT
+        || ksig::default_action(sig) == ksig::DefaultAction::Stop
+    {
         ksig::send_to_group(&t.tg, info);
         return Ok(0);
     }
@@ -309,7 +369,8 @@ fn send_to_thread(ctx: &TaskCtx, tgid: Option<i32>, tid: i32, sig: i32, info: Si
         .lock()
         .map(|a| {
             let h = a[sig as usize].handler;
-            h == ksig::SIG_IGN || (h == ksig::SIG_DFL && ksig::default_action(sig) == ksig::DefaultAction::Ignore)
+            h == ksig::SIG_IGN
+                || (h == ksig::SIG_DFL && ksig::default_action(sig) == ksig::DefaultAction::Ignore)
         })
         .unwrap_or(false);
     if !ignored {
@@ -351,7 +412,11 @@ pub fn sys_rt_sigqueueinfo(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let pid = a[0] as i32;
     let sig = a[1] as i32;
     if !(0..=64).contains(&sig) || pid <= 0 {
-        return Err(if pid <= 0 { Errno::ESRCH } else { Errno::EINVAL });
+        return Err(if pid <= 0 {
+            Errno::ESRCH
+        } else {
+            Errno::EINVAL
+        });
     }
     let info = read_queue_info(ctx, a[2], sig, pid == ctx.task.tg.tgid)?;
     let g = ctx.kernel().group(pid).ok_or(Errno::ESRCH)?;
@@ -379,16 +444,27 @@ fn tv_to_dur(tv: &Timeval) -> SysResult<Duration> {
 fn dur_to_tv(d: Duration) -> Timeval {
     // Round up so a pending timer never reads as 0.
     let us = d.as_micros();
-    Timeval { tv_sec: (us / 1_000_000) as i64, tv_usec: (us % 1_000_000) as i64 }
+    Timeval {
+        tv_sec: (us / 1_000_000) as i64,
+        tv_usec: (us % 1_000_000) as i64,
+    }
 }
 
 /// setitimer (ITIMER_REAL only).
 pub fn sys_setitimer(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let which = a[0] as i32;
     if which != libc::ITIMER_REAL {
-        return Err(if (0..=2).contains(&which) { Errno::EOPNOTSUPP } else { Errno::EINVAL });
+        return Err(if (0..=2).contains(&which) {
+            Errno::EOPNOTSUPP
+        } else {
+            Errno::EINVAL
+        });
     }
-    let new: Itimerval = if a[1] != 0 { ctx.read_val(a[1])? } else { Itimerval::default() };
+    let new: Itimerval = if a[1] != 0 {
+        ctx.read_val(a[1])?
+    } else {
+        Itimerval::default()
+    };
     let value = tv_to_dur(&new.it_value)?;
     let interval = tv_to_dur(&new.it_interval)?;
     let weak = std::sync::Arc::downgrade(&ctx.task.tg);
@@ -397,7 +473,13 @@ pub fn sys_setitimer(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         g.itimer_real.set(weak, value, interval)
     };
     if a[2] != 0 {
-        ctx.write_val(a[2], &Itimerval { it_interval: dur_to_tv(oi), it_value: dur_to_tv(ov) })?;
+        ctx.write_val(
+            a[2],
+            &Itimerval {
+                it_interval: dur_to_tv(oi),
+                it_value: dur_to_tv(ov),
+            },
+        )?;
     }
     Ok(0)
 }
@@ -406,11 +488,24 @@ pub fn sys_setitimer(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 pub fn sys_getitimer(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let which = a[0] as i32;
     let (v, i) = match which {
-        libc::ITIMER_REAL => ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.itimer_real.get(),
+        libc::ITIMER_REAL => ctx
+            .task
+            .tg
+            .inner
+            .lock()
+            .map_err(|_| Errno::EIO)?
+            .itimer_real
+            .get(),
         libc::ITIMER_VIRTUAL | libc::ITIMER_PROF => (Duration::ZERO, Duration::ZERO),
         _ => return Err(Errno::EINVAL),
     };
-    ctx.write_val(a[1], &Itimerval { it_interval: dur_to_tv(i), it_value: dur_to_tv(v) })?;
+    ctx.write_val(
+        a[1],
+        &Itimerval {
+            it_interval: dur_to_tv(i),
+            it_value: dur_to_tv(v),
+        },
+    )?;
     Ok(0)
 }
 
@@ -420,7 +515,8 @@ pub fn sys_alarm(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let weak = std::sync::Arc::downgrade(&ctx.task.tg);
     let (old, _) = {
         let g = ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?;
-        g.itimer_real.set(weak, Duration::from_secs(secs as u64), Duration::ZERO)
+        g.itimer_real
+            .set(weak, Duration::from_secs(secs as u64), Duration::ZERO)
     };
     let mut s = old.as_secs();
     if old.subsec_nanos() >= 500_000_000 || (s == 0 && !old.is_zero()) {

@@ -36,12 +36,18 @@ fn now(id: i32) -> SysResult<Timespec> {
         libc::CLOCK_BOOTTIME_ALARM => libc::CLOCK_BOOTTIME,
         x => x,
     };
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: writes one timespec into a live local.
     if unsafe { libc::clock_gettime(host_id, &mut ts) } != 0 {
         return Err(Errno::EINVAL);
     }
-    Ok(Timespec { tv_sec: ts.tv_sec, tv_nsec: ts.tv_nsec })
+    Ok(Timespec {
+        tv_sec: ts.tv_sec,
+        tv_nsec: ts.tv_nsec,
+    })
 }
 
 /// clock_gettime.
@@ -58,8 +64,14 @@ pub fn sys_clock_getres(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let res = match id {
-        libc::CLOCK_REALTIME_COARSE | libc::CLOCK_MONOTONIC_COARSE => Timespec { tv_sec: 0, tv_nsec: 4_000_000 },
-        _ => Timespec { tv_sec: 0, tv_nsec: 1 },
+        libc::CLOCK_REALTIME_COARSE | libc::CLOCK_MONOTONIC_COARSE => Timespec {
+            tv_sec: 0,
+            tv_nsec: 4_000_000,
+        },
+        _ => Timespec {
+            tv_sec: 0,
+            tv_nsec: 1,
+        },
     };
     if a[1] != 0 {
         ctx.write_val(a[1], &res)?;
@@ -71,7 +83,13 @@ pub fn sys_clock_getres(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 pub fn sys_gettimeofday(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let ts = now(libc::CLOCK_REALTIME)?;
     if a[0] != 0 {
-        ctx.write_val(a[0], &Timeval { tv_sec: ts.tv_sec, tv_usec: ts.tv_nsec / 1000 })?;
+        ctx.write_val(
+            a[0],
+            &Timeval {
+                tv_sec: ts.tv_sec,
+                tv_usec: ts.tv_nsec / 1000,
+            },
+        )?;
     }
     if a[1] != 0 {
         ctx.write_val(a[1], &[0i32; 2])?;
@@ -110,7 +128,13 @@ fn sleep_until(ctx: &TaskCtx, deadline: Instant, rem_addr: u64) -> SysResult<u64
         if ctx.interrupted() {
             if rem_addr != 0 {
                 let left = deadline.saturating_duration_since(Instant::now());
-                let _ = ctx.write_val(rem_addr, &Timespec { tv_sec: left.as_secs() as i64, tv_nsec: left.subsec_nanos() as i64 });
+                let _ = ctx.write_val(
+                    rem_addr,
+                    &Timespec {
+                        tv_sec: left.as_secs() as i64,
+                        tv_nsec: left.subsec_nanos() as i64,
+                    },
+                );
             }
             return Err(Errno::new(ERESTART_RESTARTBLOCK));
         }
@@ -146,6 +170,10 @@ pub fn sys_clock_nanosleep(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     } else {
         Instant::now() + ts_dur(&ts)
     };
-    let rem = if flags & libc::TIMER_ABSTIME != 0 { 0 } else { a[3] };
+    let rem = if flags & libc::TIMER_ABSTIME != 0 {
+        0
+    } else {
+        a[3]
+    };
     sleep_until(ctx, deadline, rem)
 }
