@@ -27,6 +27,8 @@ const MADVISE_NOTE: &str = "MADV_DONTNEED MADV_FREE honoured; other advice accep
 const PRCTL_NOTE: &str = "PR_SET_NAME PR_GET_NAME PR_SET_PDEATHSIG PR_GET_PDEATHSIG PR_SET_NO_NEW_PRIVS PR_GET_NO_NEW_PRIVS PR_GET_DUMPABLE PR_SET_DUMPABLE";
 /// What the sentry supports of `arch_prctl`.
 const ARCH_PRCTL_NOTE: &str = "ARCH_SET_FS ARCH_GET_FS only";
+/// What the sentry supports of the xattr calls.
+const XATTR_NOTE: &str = "no file system supports extended attributes yet: EOPNOTSUPP";
 /// What the sentry supports of `futex`.
 const FUTEX_NOTE: &str = "FUTEX_WAIT WAKE REQUEUE CMP_REQUEUE WAIT_BITSET WAKE_BITSET; no PI";
 
@@ -197,6 +199,23 @@ pub fn support(s: Sysno) -> Support {
         Sysno::syncfs => Implemented,
         Sysno::sethostname => Implemented,
         Sysno::rt_tgsigqueueinfo => Implemented,
+        Sysno::getxattr => Partial(XATTR_NOTE),
+        Sysno::setxattr => Partial(XATTR_NOTE),
+        Sysno::listxattr => Partial(XATTR_NOTE),
+        Sysno::removexattr => Partial(XATTR_NOTE),
+        Sysno::lgetxattr => Partial(XATTR_NOTE),
+        Sysno::lsetxattr => Partial(XATTR_NOTE),
+        Sysno::llistxattr => Partial(XATTR_NOTE),
+        Sysno::lremovexattr => Partial(XATTR_NOTE),
+        Sysno::fgetxattr => Partial(XATTR_NOTE),
+        Sysno::fsetxattr => Partial(XATTR_NOTE),
+        Sysno::flistxattr => Partial(XATTR_NOTE),
+        Sysno::fremovexattr => Partial(XATTR_NOTE),
+        Sysno::fadvise64 => Implemented,
+        Sysno::getpriority => Partial("every task reports nice 0"),
+        Sysno::setpriority => Partial("nice 0 only; other values EPERM/EACCES"),
+        Sysno::sched_get_priority_max => Implemented,
+        Sysno::sched_get_priority_min => Implemented,
         Sysno::rseq => Unsupported,
         _ => Unsupported,
     }

@@ -11,6 +11,7 @@ pub mod file;
 pub mod fsops;
 pub mod futex;
 pub mod mem;
+pub mod misc;
 pub mod path;
 pub mod perm;
 pub mod poll;
@@ -196,6 +197,23 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_fdatasync => fsops::sys_fsync,
         SYS_sync => fsops::sys_sync,
         SYS_syncfs => fsops::sys_fsync,
+        SYS_getxattr => misc::sys_xattr_path,
+        SYS_setxattr => misc::sys_xattr_path,
+        SYS_listxattr => misc::sys_xattr_path,
+        SYS_removexattr => misc::sys_xattr_path,
+        SYS_lgetxattr => misc::sys_xattr_lpath,
+        SYS_lsetxattr => misc::sys_xattr_lpath,
+        SYS_llistxattr => misc::sys_xattr_lpath,
+        SYS_lremovexattr => misc::sys_xattr_lpath,
+        SYS_fgetxattr => misc::sys_xattr_fd,
+        SYS_fsetxattr => misc::sys_xattr_fd,
+        SYS_flistxattr => misc::sys_xattr_fd,
+        SYS_fremovexattr => misc::sys_xattr_fd,
+        SYS_fadvise64 => misc::sys_fadvise64,
+        SYS_getpriority => misc::sys_getpriority,
+        SYS_setpriority => misc::sys_setpriority,
+        SYS_sched_get_priority_max => misc::sys_sched_priority_range,
+        SYS_sched_get_priority_min => misc::sys_sched_priority_range,
         _ => return None,
     };
     Some(h)

@@ -1,0 +1,94 @@
+//! Smaller system calls that real programs make on start-up: extended
+//! attributes (none supported yet), file advice, scheduling priority.
+
+use super::file::files;
+use super::path::resolve_at;
+use crate::kernel::task::TaskCtx;
+use crate::{Errno, SysResult};
+
+/// The xattr calls: validates the path or fd, then reports that no file
+/// system here supports extended attributes yet (EOPNOTSUPP), which is what
+/// Linux says for a file system without xattr support.
+fn xattr_common(ctx: &TaskCtx, path_addr: Option<u64>, follow: bool, fd: i32) -> SysResult<u64> {
+    match path_addr {
+        Some(p) => {
+            let path = ctx.read_path(p)?;
+            resolve_at(ctx, libc::AT_FDCWD, &path, follow, false)?;
+        }
+        None => {
+            files(ctx)?.get(fd)?;
+        }
+    }
+    Err(Errno::EOPNOTSUPP)
+}
+
+/// getxattr, setxattr, listxattr, removexattr.
+pub fn sys_xattr_path(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    xattr_common(ctx, Some(a[0]), true, -1)
+}
+
+/// lgetxattr, lsetxattr, llistxattr, lremovexattr.
+pub fn sys_xattr_lpath(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    xattr_common(ctx, Some(a[0]), false, -1)
+}
+
+/// fgetxattr, fsetxattr, flistxattr, fremovexattr.
+pub fn sys_xattr_fd(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    xattr_common(ctx, None, true, a[0] as i32)
+}
+
+/// fadvise64: advice only affects caching; checked and accepted.
+pub fn sys_fadvise64(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = files(ctx)?.get(a[0] as i32)?;
+    if (a[2] as i64) < 0 || a[3] as i32 > libc::POSIX_FADV_NOREUSE || (a[3] as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    Ok(0)
+}
+
+fn priority_target_ok(ctx: &TaskCtx, which: u32, who: i32) -> SysResult<()> {
+    match which {
+        libc::PRIO_PROCESS => {
+            if who != 0 && ctx.kernel().task(who).is_none() && ctx.kernel().group(who).is_none() {
+                return Err(Errno::ESRCH);
+            }
+        }
+        libc::PRIO_PGRP | libc::PRIO_USER => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    Ok(())
+}
+
+/// getpriority: every task runs at nice 0 (the syscall returns 20 - nice).
+pub fn sys_getpriority(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    priority_target_ok(ctx, a[0] as u32, a[1] as i32)?;
+    Ok(20)
+}
+
+/// setpriority: nice values are not emulated; raising priority needs
+/// privilege, lowering it is refused as not supported.
+pub fn sys_setpriority(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    priority_target_ok(ctx, a[0] as u32, a[1] as i32)?;
+    let nice = (a[2] as i32).clamp(-20, 19);
+    if nice == 0 {
+        return Ok(0);
+    }
+    let euid = ctx.task.tg.inner.lock().map(|g| g.creds.euid).unwrap_or(0);
+    if nice < 0 && euid != 0 {
+        return Err(Errno::EACCES);
+    }
+    Err(Errno::EPERM)
+}
+
+/// sched_get_priority_max / sched_get_priority_min.
+pub fn sys_sched_priority_range(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let max = ctx.syscall_nr == libc::SYS_sched_get_priority_max as u64;
+    match a[0] as i32 {
+        libc::SCHED_OTHER | libc::SCHED_BATCH | libc::SCHED_IDLE => Ok(0),
+        libc::SCHED_FIFO | libc::SCHED_RR => Ok(if max { 99 } else { 1 }),
+        _ => Err(Errno::EINVAL),
+    }
+}
