@@ -110,6 +110,7 @@ pub fn run_init(
         }
     };
     kernel.set_special(special);
+    stub.pin_with_tracer();
     let inner = TaskInner {
         mm: Arc::new(Mm::default()),
         files,

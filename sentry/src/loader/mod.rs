@@ -553,6 +553,7 @@ fn new_address_space(ctx: &mut TaskCtx) -> SysResult<()> {
         let old = std::mem::replace(&mut ctx.stub, new);
         old.detach_and_exit();
         ctx.task.set_host(&ctx.stub);
+        ctx.stub.pin_with_tracer();
     }
     unmap_all_but_special(&ctx.stub, &special).map_err(|_| Errno::ENOMEM)?;
     Ok(())

@@ -190,6 +190,43 @@ impl StubThread {
         })
     }
 
+    /// Puts the calling sentry thread and this stub thread on one CPU.
+    ///
+    /// A ptrace stop/resume round trip costs several times more when
+    /// tracer and tracee run on different CPUs (the wake-up crosses cores),
+    /// so each task's pair shares a CPU; pairs are spread round-robin over
+    /// the CPUs the sentry may use.
+    pub fn pin_with_tracer(&self) {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        // SAFETY: cpu_set_t is a plain bit array; all-zero is valid.
+        let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: writes the calling thread's mask into `allowed`.
+        if unsafe {
+            libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut allowed)
+        } != 0
+        {
+            return;
+        }
+        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+            // SAFETY: CPU_ISSET reads a bit of a live cpu_set_t within range.
+            .filter(|&c| unsafe { libc::CPU_ISSET(c, &allowed) })
+            .collect();
+        if cpus.len() < 2 {
+            return;
+        }
+        let cpu = cpus[NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % cpus.len()];
+        // SAFETY: as above, a zeroed mask with one bit set.
+        let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `cpu` < CPU_SETSIZE.
+        unsafe { libc::CPU_SET(cpu, &mut one) };
+        // SAFETY: sets the affinity of this thread and of our own stub
+        // thread from a live mask.
+        unsafe {
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &one);
+            libc::sched_setaffinity(self.tid, std::mem::size_of::<libc::cpu_set_t>(), &one);
+        }
+    }
+
     /// Host thread id of this stub thread (in the sentry's pid namespace).
     pub fn tid(&self) -> pid_t {
         self.tid

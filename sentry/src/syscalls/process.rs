@@ -1014,6 +1014,7 @@ fn child_main(
         }
     };
     task.set_host(&stub);
+    stub.pin_with_tracer();
     let ctx = TaskCtx {
         task,
         stub,
