@@ -74,17 +74,21 @@ fn pivot_into(root: &Path) -> Result<bool, GoferError> {
     ) {
         return skip("making / rslave", e);
     }
-    // pivot_root needs the new root to be a mount point.
+    // pivot_root needs the new root to be a mount point other than the
+    // current root. Serving "/" itself (rvisor do), the tree is bind-mounted
+    // onto a staging directory first: the bind lives only in this private
+    // namespace.
+    let stage: &Path = if root == Path::new("/") { Path::new("/tmp") } else { root };
     if let Err(e) = mount(
         Some(root),
-        root,
+        stage,
         None::<&str>,
         MsFlags::MS_BIND | MsFlags::MS_REC,
         None::<&str>,
     ) {
         return skip("bind-mounting the root", e);
     }
-    if let Err(e) = chdir(root) {
+    if let Err(e) = chdir(stage) {
         return skip("chdir to the root", e);
     }
     // pivot_root(".", ".") stacks the old root on top of the new one, where
