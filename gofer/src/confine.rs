@@ -78,7 +78,11 @@ fn pivot_into(root: &Path) -> Result<bool, GoferError> {
     // current root. Serving "/" itself (rvisor do), the tree is bind-mounted
     // onto a staging directory first: the bind lives only in this private
     // namespace.
-    let stage: &Path = if root == Path::new("/") { Path::new("/tmp") } else { root };
+    let stage: &Path = if root == Path::new("/") {
+        Path::new("/tmp")
+    } else {
+        root
+    };
     if let Err(e) = mount(
         Some(root),
         stage,

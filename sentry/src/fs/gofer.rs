@@ -4,6 +4,7 @@
 //! fd directly without a round trip per call.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use rvisor_gofer::client::GoferClient;
@@ -14,12 +15,23 @@ use super::vfs::DirFile;
 use super::{Attr, DirEntry, FileOps, Inode};
 use crate::{Errno, SysResult};
 
+/// Most names cached per directory (positive and negative entries).
+const DIR_CACHE_MAX: usize = 4096;
+
 /// An inode on the gofer-backed file system.
+///
+/// On a read-only mount nothing inside the sandbox can change the tree, so
+/// lookups are cached per directory (including "no such name"), which
+/// saves a gofer round trip per path component on every later resolution.
 pub struct GoferInode {
     client: Arc<GoferClient>,
     fid: Fid,
     attr: Mutex<Attr>,
     readonly: bool,
+    children: Mutex<HashMap<Vec<u8>, Option<Arc<GoferInode>>>>,
+    /// A read-only host fd kept from the first read-only open (on a
+    /// read-only mount); later opens get a dup instead of a round trip.
+    ro_fd: Mutex<Option<std::os::fd::OwnedFd>>,
 }
 
 fn convert(a: &FileAttr) -> Attr {
@@ -48,12 +60,25 @@ impl GoferInode {
     /// The root inode (fid 0) of a gofer connection.
     pub fn root(client: Arc<GoferClient>, readonly: bool) -> SysResult<Arc<Self>> {
         let attr = client.stat(0).map_err(gerr)?;
-        Ok(Arc::new(GoferInode {
+        Ok(Arc::new(GoferInode::new(
             client,
-            fid: 0,
-            attr: Mutex::new(convert(&attr)),
+            0,
+            convert(&attr),
             readonly,
-        }))
+        )))
+    }
+}
+
+impl GoferInode {
+    fn new(client: Arc<GoferClient>, fid: Fid, attr: Attr, readonly: bool) -> Self {
+        GoferInode {
+            client,
+            fid,
+            attr: Mutex::new(attr),
+            readonly,
+            children: Mutex::default(),
+            ro_fd: Mutex::default(),
+        }
     }
 }
 
@@ -74,14 +99,38 @@ impl Inode for GoferInode {
         if !self.attr()?.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        let walked = self.client.walk(self.fid, &[name]).map_err(gerr)?;
-        let (fid, attr) = walked.into_iter().next().ok_or(Errno::ENOENT)?;
-        Ok(Arc::new(GoferInode {
-            client: self.client.clone(),
-            fid,
-            attr: Mutex::new(convert(&attr)),
-            readonly: self.readonly,
-        }))
+        if self.readonly {
+            if let Some(hit) = self.children.lock().map_err(|_| Errno::EIO)?.get(name) {
+                return match hit {
+                    Some(i) => Ok(i.clone()),
+                    None => Err(Errno::ENOENT),
+                };
+            }
+        }
+        let found = match self.client.walk(self.fid, &[name]).map_err(gerr) {
+            Ok(walked) => walked.into_iter().next(),
+            Err(e) if e == Errno::ENOENT => None,
+            Err(e) => return Err(e),
+        };
+        let child = found.map(|(fid, attr)| {
+            Arc::new(GoferInode::new(
+                self.client.clone(),
+                fid,
+                convert(&attr),
+                self.readonly,
+            ))
+        });
+        if self.readonly {
+            let mut cache = self.children.lock().map_err(|_| Errno::EIO)?;
+            if cache.len() >= DIR_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(name.to_vec(), child.clone());
+        }
+        match child {
+            Some(c) => Ok(c),
+            None => Err(Errno::ENOENT),
+        }
     }
 
     fn readlink(&self) -> SysResult<Vec<u8>> {
@@ -132,7 +181,29 @@ impl Inode for GoferInode {
         let host_flags = (flags & (libc::O_ACCMODE | libc::O_TRUNC) as u32) as i32
             | libc::O_CLOEXEC
             | libc::O_NOCTTY;
-        let fd = self.client.open(self.fid, host_flags).map_err(gerr)?;
+        let cacheable =
+            self.readonly && host_flags & libc::O_ACCMODE == libc::O_RDONLY && attr.is_reg();
+        let cached = if cacheable {
+            self.ro_fd
+                .lock()
+                .map_err(|_| Errno::EIO)?
+                .as_ref()
+                .and_then(|f| f.try_clone().ok())
+        } else {
+            None
+        };
+        let fd = match cached {
+            Some(fd) => fd,
+            None => {
+                let fd = self.client.open(self.fid, host_flags).map_err(gerr)?;
+                if cacheable {
+                    if let Ok(copy) = fd.try_clone() {
+                        *self.ro_fd.lock().map_err(|_| Errno::EIO)? = Some(copy);
+                    }
+                }
+                fd
+            }
+        };
         let inode: Arc<dyn Inode> = self;
         Ok(HostFile::new(fd, Some(inode)))
     }

@@ -169,6 +169,14 @@ impl FileOps for HostFile {
         p.revents as u16 as u32
     }
 
+    fn host_mmap_fd(&self) -> Option<RawFd> {
+        if self.seekable && self.inode.is_some() {
+            Some(self.fd.as_raw_fd())
+        } else {
+            None
+        }
+    }
+
     fn host_fd(&self) -> Option<RawFd> {
         if self.seekable {
             None

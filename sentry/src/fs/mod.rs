@@ -12,10 +12,12 @@
 //! * [`FdTable`] — a process's descriptor table (shared by `CLONE_FILES`).
 
 pub mod anon;
+pub mod devfs;
 pub mod fdtable;
 pub mod gofer;
 pub mod host;
 pub mod pipe;
+pub mod tmpfs;
 pub mod vfs;
 
 use std::any::Any;
@@ -267,9 +269,16 @@ pub trait FileOps: Send + Sync + 'static {
     fn inode(&self) -> Option<Arc<dyn Inode>> {
         None
     }
-    /// The host fd to copy data from for private file mappings, if any.
+    /// Whether the file can back a memory mapping (by copy, or directly
+    /// when [`Self::host_mmap_fd`] gives a host descriptor).
     fn mmap_source(&self) -> bool {
         self.seekable()
+    }
+    /// A host descriptor whose pages can be mapped straight into the stub
+    /// (files donated by the gofer). `None` means mappings are filled by
+    /// copying.
+    fn host_mmap_fd(&self) -> Option<RawFd> {
+        None
     }
     /// Called when the last descriptor to the open file is closed.
     fn release(&self) {}

@@ -55,6 +55,43 @@ impl Pipe {
             }),
         )
     }
+
+    /// A pipe with no ends yet, for a named FIFO: ends are attached one at
+    /// a time with [`Pipe::open_end`].
+    pub fn new_unattached(ino: u64) -> Arc<Pipe> {
+        Arc::new(Pipe {
+            state: Mutex::new(PipeState {
+                buf: VecDeque::new(),
+                readers: 0,
+                writers: 0,
+            }),
+            queue: WaitQueue::new(),
+            ino,
+        })
+    }
+
+    /// Attaches a new read or write end, counting it as a reader or
+    /// writer (its `release` uncounts it), and wakes the pipe's waiters.
+    pub fn open_end(self: &Arc<Self>, write_end: bool) -> SysResult<Arc<PipeEnd>> {
+        let mut st = self.state.lock().map_err(|_| Errno::EIO)?;
+        if write_end {
+            st.writers += 1;
+        } else {
+            st.readers += 1;
+        }
+        drop(st);
+        self.queue.notify_all();
+        Ok(Arc::new(PipeEnd {
+            pipe: self.clone(),
+            write_end,
+        }))
+    }
+
+    /// Current number of (readers, writers).
+    pub fn ends(&self) -> SysResult<(usize, usize)> {
+        let st = self.state.lock().map_err(|_| Errno::EIO)?;
+        Ok((st.readers, st.writers))
+    }
 }
 
 impl FileOps for PipeEnd {

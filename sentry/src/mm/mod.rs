@@ -211,6 +211,32 @@ pub fn host_mmap(st: &StubThread, addr: u64, len: u64, prot: u32, flags: u32) ->
     Ok(a)
 }
 
+/// Maps `len` bytes of the host file `fd` at `off` into the stub (fd
+/// passing); returns the address or errno.
+pub fn host_mmap_fd(
+    st: &StubThread,
+    fd: i32,
+    addr: u64,
+    len: u64,
+    prot: u32,
+    flags: u32,
+    off: u64,
+) -> SysResult<u64> {
+    let a = match st.map_host_fd(fd, addr, len, prot, flags, off) {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => return Err(Errno::new(e)),
+        Err(e) => {
+            tracing::warn!("mapping a host file into the stub failed: {e}");
+            return Err(Errno::EIO);
+        }
+    };
+    if touches_trampoline(a, a.saturating_add(len)) {
+        let _ = st.inject(libc::SYS_munmap, [a, len, 0, 0, 0, 0]);
+        return Err(Errno::ENOMEM);
+    }
+    Ok(a)
+}
+
 /// Injects a call that returns 0 or -errno.
 pub fn host_call(st: &StubThread, nr: i64, args: [u64; 6]) -> SysResult<u64> {
     let r = st.inject(nr, args).map_err(|_| Errno::EFAULT)?;

@@ -16,7 +16,9 @@ use std::io;
 
 use libc::{c_long, c_void, pid_t, user_fpregs_struct, user_regs_struct};
 
-use super::stub::{self, STUB_BASE, STUB_SIZE, TRAMP_FORK, TRAMP_SYSCALL};
+use super::stub::{
+    self, STUB_BASE, STUB_SCRATCH, STUB_SIZE, STUB_SOCK_FD, TRAMP_FORK, TRAMP_SYSCALL,
+};
 use super::{PlatformError, Stop};
 
 /// The host signal the sentry sends a running stub thread to make it stop so
@@ -91,6 +93,7 @@ impl StubThread {
     /// filter that allows only the calls the platform injects.
     pub fn spawn_initial() -> Result<(StubThread, SpecialMappings), PlatformError> {
         let memfd = stub::stub_memfd().map_err(PlatformError::Io)?;
+        let stub_sock = fd_socket()?;
         let memfd_raw = std::os::fd::AsRawFd::as_raw_fd(&memfd);
         let empty: [*const libc::c_char; 1] = [std::ptr::null()];
         let path = c"";
@@ -123,6 +126,11 @@ impl StubThread {
                     u32::MAX,
                     libc::CLOSE_RANGE_CLOEXEC,
                 );
+                // The one descriptor the stub keeps: its end of the
+                // fd-passing socket (dup2 clears close-on-exec).
+                if libc::dup2(stub_sock, STUB_SOCK_FD) < 0 {
+                    libc::_exit(125);
+                }
                 if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
                     libc::_exit(126);
                 }
@@ -155,6 +163,78 @@ impl StubThread {
         st.clean_initial_address_space(&special)?;
         st.install_seccomp()?;
         Ok((st, special))
+    }
+
+    /// Maps the host file `fd` into this stub: passes the descriptor over
+    /// the stub's socket, injects `recvmsg`, `mmap` and `close`. Returns
+    /// the mapped address or the host's errno.
+    pub fn map_host_fd(
+        &self,
+        fd: i32,
+        addr: u64,
+        len: u64,
+        prot: u32,
+        flags: u32,
+        off: u64,
+    ) -> Result<Result<u64, i32>, PlatformError> {
+        let guard = FD_PASS_LOCK
+            .lock()
+            .map_err(|_| PlatformError::Os("fd passing lock", libc::EIO))?;
+        let Some(sock) = FD_PASS_SOCK.get() else {
+            return Err(PlatformError::Os("fd passing socket", libc::EBADF));
+        };
+        send_fd(*sock, fd)?;
+        // msghdr { name 0, namelen 0, iov, iovlen 1, control, controllen, flags }
+        // iovec  { base, len 1 } ; one data byte ; cmsg buffer (24 bytes).
+        let msg = STUB_SCRATCH;
+        let iov = msg + 64;
+        let data = iov + 16;
+        let ctrl = data + 8;
+        let mut page = Vec::with_capacity(128);
+        for w in [0u64, 0, iov, 1, ctrl, 24, 0] {
+            page.extend_from_slice(&w.to_le_bytes());
+        }
+        page.resize(64, 0);
+        page.extend_from_slice(&data.to_le_bytes());
+        page.extend_from_slice(&1u64.to_le_bytes());
+        page.resize(64 + 16 + 8 + 24, 0);
+        if self.write_mem(msg, &page) != page.len() {
+            return Err(PlatformError::Os("write fd-passing header", libc::EFAULT));
+        }
+        let r = self.inject(
+            libc::SYS_recvmsg,
+            [
+                STUB_SOCK_FD as u64,
+                msg,
+                libc::MSG_CMSG_CLOEXEC as u64,
+                0,
+                0,
+                0,
+            ],
+        )?;
+        if r < 0 {
+            return Err(PlatformError::Os("injected recvmsg", (-r) as i32));
+        }
+        let mut cmsg = [0u8; 24];
+        if self.read_mem(ctrl, &mut cmsg) != 24 {
+            return Err(PlatformError::Os("read received fd", libc::EFAULT));
+        }
+        drop(guard);
+        let level = i32::from_le_bytes([cmsg[8], cmsg[9], cmsg[10], cmsg[11]]);
+        let kind = i32::from_le_bytes([cmsg[12], cmsg[13], cmsg[14], cmsg[15]]);
+        if level != libc::SOL_SOCKET || kind != libc::SCM_RIGHTS {
+            return Err(PlatformError::Os("no fd received", libc::EIO));
+        }
+        let stub_fd = i32::from_le_bytes([cmsg[16], cmsg[17], cmsg[18], cmsg[19]]);
+        let mapped = self.inject(
+            libc::SYS_mmap,
+            [addr, len, prot as u64, flags as u64, stub_fd as u64, off],
+        )?;
+        let _ = self.inject(libc::SYS_close, [stub_fd as u64, 0, 0, 0, 0, 0])?;
+        if mapped < 0 {
+            return Ok(Err((-mapped) as i32));
+        }
+        Ok(Ok(mapped as u64))
     }
 
     /// Takes under ptrace a stub thread that an injected fork/clone created
@@ -551,6 +631,69 @@ pub fn unmap_all_but_special(
         if r < 0 {
             return Err(PlatformError::Os("munmap", (-r) as i32));
         }
+    }
+    Ok(())
+}
+
+/// The sentry's end of the socket every stub holds at [`STUB_SOCK_FD`].
+/// All stubs descend from the first one, so they share its other end; the
+/// lock makes send + injected receive one step, so a stub always receives
+/// the descriptor meant for it.
+static FD_PASS_SOCK: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+static FD_PASS_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Creates the fd-passing socket pair once per sentry; returns the stub's
+/// end (kept open for every later stub fork of the first).
+fn fd_socket() -> Result<i32, PlatformError> {
+    static STUB_END: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    if let Some(fd) = STUB_END.get() {
+        return Ok(*fd);
+    }
+    let mut fds = [0i32; 2];
+    // SAFETY: socketpair writes two descriptors into `fds`.
+    if unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    } != 0
+    {
+        return Err(PlatformError::Os("socketpair", errno()));
+    }
+    let _ = FD_PASS_SOCK.set(fds[0]);
+    let _ = STUB_END.set(fds[1]);
+    Ok(*STUB_END.get().unwrap_or(&fds[1]))
+}
+
+fn send_fd(sock: i32, fd: i32) -> Result<(), PlatformError> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr() as *mut c_void,
+        iov_len: 1,
+    };
+    let mut ctrl = [0u64; 4]; // CMSG_SPACE(sizeof(int)) = 24, 8-aligned
+                              // SAFETY: msghdr is plain data; all-zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl.as_mut_ptr() as *mut c_void;
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE(4) } as usize;
+    // SAFETY: msg_control points to `ctrl`, large enough for one cmsg with
+    // an int; CMSG_FIRSTHDR/CMSG_DATA stay inside it.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(4) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut i32, fd);
+    }
+    // SAFETY: sends the message built above from live locals.
+    let r = unsafe { libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) };
+    if r != 1 {
+        return Err(PlatformError::Os("sendmsg fd", errno()));
     }
     Ok(())
 }

@@ -44,6 +44,14 @@ const ALLOWED: &[(i64, &str)] = &[
     ),
     (libc::SYS_exit, "a workload thread's host thread ends"),
     (libc::SYS_exit_group, "the stub process ends"),
+    (
+        libc::SYS_recvmsg,
+        "mm: receive a host fd to map a file (fd passing)",
+    ),
+    (
+        libc::SYS_close,
+        "mm: close the received fd after mapping it",
+    ),
 ];
 
 const BPF_LD_W_ABS: u16 = 0x20;

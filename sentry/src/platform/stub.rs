@@ -23,8 +23,14 @@ use std::os::fd::{AsRawFd, OwnedFd};
 /// Where the trampoline page is mapped in every stub. Far from where Linux
 /// places executables (0x400000, 0x55..), mmap areas and stacks (0x7f..).
 pub const STUB_BASE: u64 = 0x2000_0000_0000;
-/// Size of the trampoline mapping.
-pub const STUB_SIZE: u64 = 0x1000;
+/// Size of the platform's reserved region: the trampoline page and, after
+/// it, one read-write scratch page for injected calls' arguments.
+pub const STUB_SIZE: u64 = 0x2000;
+/// The read-write scratch page (message headers for fd passing).
+pub const STUB_SCRATCH: u64 = STUB_BASE + 0x1000;
+/// The descriptor number where every stub holds its end of the fd-passing
+/// socket.
+pub const STUB_SOCK_FD: i32 = 100;
 /// The trampoline code sits at this offset from `STUB_BASE` in the stub
 /// image (after the ELF and program headers).
 pub const CODE_OFFSET: u64 = 0x100;
@@ -80,7 +86,7 @@ pub fn stub_elf() -> Vec<u8> {
     put32(&mut elf, 48, 0); // e_flags
     put16(&mut elf, 52, EHDR as u16); // e_ehsize
     put16(&mut elf, 54, PHDR as u16); // e_phentsize
-    put16(&mut elf, 56, 1); // e_phnum
+    put16(&mut elf, 56, 2); // e_phnum
                             // Program header: PT_LOAD R+X covering the whole file.
     let total = (CODE_OFF + code.len()) as u64;
     let p = EHDR;
@@ -91,6 +97,16 @@ pub fn stub_elf() -> Vec<u8> {
     put64(&mut elf, p + 24, STUB_BASE); // p_paddr
     put64(&mut elf, p + 32, total); // p_filesz
     put64(&mut elf, p + 40, total); // p_memsz
+    put64(&mut elf, p + 48, 0x1000); // p_align
+                                     // Program header: PT_LOAD R+W scratch page (no file bytes).
+    let p = EHDR + PHDR;
+    put32(&mut elf, p, 1); // PT_LOAD
+    put32(&mut elf, p + 4, 6); // PF_R | PF_W
+    put64(&mut elf, p + 8, 0); // p_offset
+    put64(&mut elf, p + 16, STUB_SCRATCH); // p_vaddr
+    put64(&mut elf, p + 24, STUB_SCRATCH); // p_paddr
+    put64(&mut elf, p + 32, 0); // p_filesz
+    put64(&mut elf, p + 40, 0x1000); // p_memsz
     put64(&mut elf, p + 48, 0x1000); // p_align
     elf.extend_from_slice(&code);
     elf

@@ -182,16 +182,43 @@ fn mmap_inner(
     if !file.ops.mmap_source() {
         return Err(Errno::ENODEV);
     }
-    if shared && prot & libc::PROT_WRITE as u32 != 0 {
-        if !file.writable() {
-            return Err(Errno::EACCES);
-        }
-        // Writable shared file mappings need the file's pages shared with
-        // the host; not supported yet.
-        return Err(Errno::ENODEV);
+    if shared && prot & libc::PROT_WRITE as u32 != 0 && !file.writable() {
+        return Err(Errno::EACCES);
     }
     off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
     let attr = file.ops.stat()?;
+    let path = match &file.location {
+        Some(loc) => {
+            let fs = ctx.task.inner.lock().map_err(|_| Errno::EIO)?.fs.clone();
+            let root = fs.lock().map_err(|_| Errno::EIO)?.root.clone();
+            ctx.kernel().vfs.path_of(loc, &root)
+        }
+        None => Vec::new(),
+    };
+    let name = VmaName::File {
+        path,
+        dev: attr.dev,
+        ino: attr.ino,
+        offset: off,
+    };
+    if let Some(hfd) = file.ops.host_mmap_fd() {
+        // The host file's own pages, shared with the page cache.
+        let a = mm::host_mmap_fd(&ctx.stub, hfd, addr, len, prot, base_flags, off)?;
+        mm.inner.lock().map_err(|_| Errno::EIO)?.insert(Vma {
+            start: a,
+            end: a + len,
+            prot,
+            shared,
+            name,
+        });
+        return Ok(a);
+    }
+    if shared && prot & libc::PROT_WRITE as u32 != 0 {
+        // A writable shared mapping of a sentry-memory file would need the
+        // file's pages shared with the stub; not supported yet.
+        return Err(Errno::ENODEV);
+    }
+    // Sentry-memory files: anonymous memory filled with the contents.
     let anon_flags = (base_flags & !(libc::MAP_SHARED as u32))
         | (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u32;
     let a = mm::host_mmap(
@@ -224,33 +251,12 @@ fn mmap_inner(
             [a, len, prot as u64, 0, 0, 0],
         )?;
     }
-    let path = match &file.location {
-        Some(loc) => {
-            let root = ctx
-                .task
-                .inner
-                .lock()
-                .map_err(|_| Errno::EIO)?
-                .fs
-                .lock()
-                .map_err(|_| Errno::EIO)?
-                .root
-                .clone();
-            ctx.kernel().vfs.path_of(loc, &root)
-        }
-        None => Vec::new(),
-    };
     mm.inner.lock().map_err(|_| Errno::EIO)?.insert(Vma {
         start: a,
         end: a + len,
         prot,
         shared,
-        name: VmaName::File {
-            path,
-            dev: attr.dev,
-            ino: attr.ino,
-            offset: off,
-        },
+        name,
     });
     Ok(a)
 }
