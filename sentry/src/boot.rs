@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use rvisor_gofer::client::GoferClient;
 
+use crate::fs::devfs::new_devfs;
 use crate::fs::gofer::GoferInode;
 use crate::fs::host::HostFile;
+use crate::fs::tmpfs::Tmpfs;
 use crate::fs::vfs::Vfs;
 use crate::fs::{FdTable, OpenFile};
 use crate::kernel::{Creds, ExitStatus, FsContext, Kernel, KernelConfig};
@@ -101,8 +103,30 @@ pub fn run(spec: BootSpec) -> Result<ExitStatus, BootError> {
     Ok(status)
 }
 
-/// Mounts the sandbox's own /tmp, /dev and /proc over the root.
+/// Device numbers of the sandbox's own file systems (as /proc/PID/maps
+/// and stat show them).
+const DEV_TMP: u64 = 0x2a;
+const DEV_DEV: u64 = 0x05;
+const DEV_SHM: u64 = 0x2b;
+
+/// Mounts the sandbox's own /tmp and /dev over the root.
 fn mount_standard(vfs: &Arc<Vfs>, root: &crate::fs::vfs::Location) -> Result<(), BootError> {
-    let _ = (vfs, root);
+    let tmp = vfs
+        .resolve(root, root, b"/tmp", true)
+        .map_err(|e| BootError::Mount("/tmp", e))?;
+    vfs.mount_at(
+        &tmp,
+        Tmpfs::new(DEV_TMP, 0o1777, 0, 0, None),
+        "tmpfs",
+        "tmpfs",
+        false,
+    )
+    .map_err(|e| BootError::Mount("/tmp", e))?;
+    let dev = vfs
+        .resolve(root, root, b"/dev", true)
+        .map_err(|e| BootError::Mount("/dev", e))?;
+    vfs.mount_at(&dev, new_devfs(DEV_DEV, None), "devtmpfs", "dev", false)
+        .map_err(|e| BootError::Mount("/dev", e))?;
+    let _ = DEV_SHM;
     Ok(())
 }
