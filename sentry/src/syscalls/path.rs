@@ -455,6 +455,11 @@ pub fn sys_faccessat2(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// getcwd.
 pub fn sys_getcwd(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let fs = fs_ctx(ctx)?;
+    let cwd_attr = fs.cwd.attr()?;
+    if cwd_attr.is_dir() && cwd_attr.nlink == 0 {
+        // The working directory was removed.
+        return Err(Errno::ENOENT);
+    }
     let mut p = ctx.kernel().vfs.path_of(&fs.cwd, &fs.root);
     p.push(0);
     if p.len() as u64 > a[1] {
