@@ -17,6 +17,7 @@ pub mod fdtable;
 pub mod gofer;
 pub mod host;
 pub mod pipe;
+pub mod procfs;
 pub mod tmpfs;
 pub mod vfs;
 

@@ -116,13 +116,22 @@ const STATIC: &[(&str, StaticKind)] = &[
     ("sys/fs", StaticKind::Dir),
     ("sys/fs/nr_open", StaticKind::File(Gen::Text("1048576\n"))),
     ("sys/kernel", StaticKind::Dir),
-    ("sys/kernel/cap_last_cap", StaticKind::File(Gen::Text("40\n"))),
+    (
+        "sys/kernel/cap_last_cap",
+        StaticKind::File(Gen::Text("40\n")),
+    ),
     ("sys/kernel/domainname", StaticKind::File(Gen::Domainname)),
     ("sys/kernel/hostname", StaticKind::File(Gen::Hostname)),
-    ("sys/kernel/ngroups_max", StaticKind::File(Gen::Text("65536\n"))),
+    (
+        "sys/kernel/ngroups_max",
+        StaticKind::File(Gen::Text("65536\n")),
+    ),
     ("sys/kernel/osrelease", StaticKind::File(Gen::OsRelease)),
     ("sys/kernel/ostype", StaticKind::File(Gen::Text("Linux\n"))),
-    ("sys/kernel/pid_max", StaticKind::File(Gen::Text("4194304\n"))),
+    (
+        "sys/kernel/pid_max",
+        StaticKind::File(Gen::Text("4194304\n")),
+    ),
     ("sys/kernel/random", StaticKind::Dir),
     ("sys/kernel/random/boot_id", StaticKind::File(Gen::BootId)),
     (
@@ -133,10 +142,19 @@ const STATIC: &[(&str, StaticKind)] = &[
     ("sys/kernel/version", StaticKind::File(Gen::KernelVersion)),
     ("sys/net", StaticKind::Dir),
     ("sys/net/core", StaticKind::Dir),
-    ("sys/net/core/somaxconn", StaticKind::File(Gen::Text("4096\n"))),
+    (
+        "sys/net/core/somaxconn",
+        StaticKind::File(Gen::Text("4096\n")),
+    ),
     ("sys/vm", StaticKind::Dir),
-    ("sys/vm/max_map_count", StaticKind::File(Gen::Text("65530\n"))),
-    ("sys/vm/overcommit_memory", StaticKind::File(Gen::Text("0\n"))),
+    (
+        "sys/vm/max_map_count",
+        StaticKind::File(Gen::Text("65530\n")),
+    ),
+    (
+        "sys/vm/overcommit_memory",
+        StaticKind::File(Gen::Text("0\n")),
+    ),
 ];
 
 /// The parent path of a static path ("" for top-level entries).
@@ -518,7 +536,6 @@ impl ProcFs {
         let parent = g.parent.as_ref().and_then(|w| w.upgrade());
         let threads = g.threads.clone();
         let mut info = ProcInfo {
-            pid: if p.thread { p.tid } else { p.tid.max(1) },
             tgid: s.tg.tgid,
             pgid: g.pgid,
             sid: g.sid,
@@ -658,7 +675,11 @@ impl ProcFs {
     fn cpu_used(&self, k: &Kernel) -> Duration {
         let mut us = 0u64;
         for g in k.groups() {
-            let threads = g.inner.lock().map(|i| i.threads.clone()).unwrap_or_default();
+            let threads = g
+                .inner
+                .lock()
+                .map(|i| i.threads.clone())
+                .unwrap_or_default();
             for t in threads {
                 if let Ok(tm) = t.times.lock() {
                     us += tm.0 + tm.1;
@@ -674,7 +695,11 @@ impl ProcFs {
         let mut last = 0;
         for g in k.groups() {
             last = last.max(g.tgid);
-            let threads = g.inner.lock().map(|i| i.threads.clone()).unwrap_or_default();
+            let threads = g
+                .inner
+                .lock()
+                .map(|i| i.threads.clone())
+                .unwrap_or_default();
             total += threads.len();
             for t in threads {
                 last = last.max(t.tid);
@@ -687,7 +712,11 @@ impl ProcFs {
         let mut user = 0u64;
         let mut system = 0u64;
         for g in k.groups() {
-            let threads = g.inner.lock().map(|i| i.threads.clone()).unwrap_or_default();
+            let threads = g
+                .inner
+                .lock()
+                .map(|i| i.threads.clone())
+                .unwrap_or_default();
             for t in threads {
                 if let Ok(tm) = t.times.lock() {
                     user += tm.0;
@@ -775,10 +804,10 @@ impl ProcFs {
                 format!("{v}\n").into_bytes()
             }
             PidKind::Mounts | PidKind::MountInfo => {
-                let root = self.caller_root(&s.kernel, s.task.as_deref());
-                let root = match (&snap, root) {
-                    (Some(t), _) => t.fs.lock().map(|f| f.root.clone()).ok(),
-                    (None, r) => r,
+                // Paths as the target process sees them.
+                let root = match &snap {
+                    Some(t) => t.fs.lock().map(|f| f.root.clone()).ok(),
+                    None => self.caller_root(&s.kernel, None),
                 };
                 let Some(root) = root else {
                     return Ok(Vec::new());
@@ -867,7 +896,12 @@ impl ProcFs {
         if let Some(b'\n') = name.last() {
             name = &name[..name.len() - 1];
         }
-        let comm: Vec<u8> = name.iter().take(15).take_while(|&&b| b != 0).copied().collect();
+        let comm: Vec<u8> = name
+            .iter()
+            .take(15)
+            .take_while(|&&b| b != 0)
+            .copied()
+            .collect();
         lock(&t.inner)?.comm = comm;
         Ok(buf.len())
     }
@@ -1238,8 +1272,8 @@ impl Inode for ProcInode {
         match self.node {
             Node::PidEntry(p, PidKind::Exe) => {
                 let s = self.fs.subject(p).ok()?;
-                let exe = s.tg.inner.lock().ok()?.exe.clone();
-                exe
+                let g = s.tg.inner.lock().ok()?;
+                g.exe.clone()
             }
             Node::PidEntry(p, k @ (PidKind::Cwd | PidKind::Root)) => {
                 let t = self.fs.subject(p).ok()?.task?;
@@ -1282,13 +1316,16 @@ impl FileOps for ProcFile {
     fn read(&self, buf: &mut [u8], off: u64) -> SysResult<usize> {
         let mut st = lock(&self.data)?;
         if off == 0 && st.1 {
-            st.0 = self.inode.generate().map_err(|e| {
-                if e == Errno::ENOENT {
-                    Errno::ESRCH
-                } else {
-                    e
-                }
-            })?;
+            st.0 =
+                self.inode.generate().map_err(
+                    |e| {
+                        if e == Errno::ENOENT {
+                            Errno::ESRCH
+                        } else {
+                            e
+                        }
+                    },
+                )?;
         }
         st.1 = true;
         let data = &st.0;
@@ -1500,7 +1537,7 @@ fn read_range(pid: i32, (start, end): (u64, u64)) -> Vec<u8> {
 /// overwritten the final NUL (setproctitle), the string at its start.
 fn read_cmdline(pid: i32, range: (u64, u64)) -> Vec<u8> {
     let data = read_range(pid, range);
-    if data.last().is_none_or(|&b| b == 0) {
+    if !matches!(data.last(), Some(&b) if b != 0) {
         return data;
     }
     let mut t = read_remote(pid, range.0, PAGE as usize);
@@ -1600,28 +1637,14 @@ fn fd_size(max_fd: i32) -> usize {
 
 /// Escapes space, tab, newline and backslash as octal, as /proc/mounts does.
 pub fn mangle(s: &[u8]) -> String {
-    let mut out = String::new();
+    let mut v = Vec::with_capacity(s.len());
     for &b in s {
         match b {
-            b' ' | b'\t' | b'\n' | b'\\' => {
-                let _ = write!(out, "\\{b:03o}");
-            }
-            _ => out.push(b as char),
+            b' ' | b'\t' | b'\n' | b'\\' => v.extend(format!("\\{b:03o}").bytes()),
+            _ => v.push(b),
         }
     }
-    // Non-ASCII bytes went through as Latin-1 chars; redo them losslessly.
-    if s.is_ascii() {
-        out
-    } else {
-        let mut v = Vec::new();
-        for &b in s {
-            match b {
-                b' ' | b'\t' | b'\n' | b'\\' => v.extend(format!("\\{b:03o}").bytes()),
-                _ => v.push(b),
-            }
-        }
-        String::from_utf8_lossy(&v).into_owned()
-    }
+    String::from_utf8_lossy(&v).into_owned()
 }
 
 /// Memory use derived from the VMA list (bytes).
@@ -1712,7 +1735,7 @@ pub fn format_auxv(auxv: &[(u64, u64)]) -> Vec<u8> {
         out.extend_from_slice(&k.to_le_bytes());
         out.extend_from_slice(&v.to_le_bytes());
     }
-    if auxv.last().is_none_or(|(k, _)| *k != 0) {
+    if !matches!(auxv.last(), Some((0, _))) {
         out.extend_from_slice(&[0u8; 16]);
     }
     out
@@ -1848,59 +1871,57 @@ pub fn format_stat(i: &ProcInfo) -> String {
     let vm = i.vm.unwrap_or_default();
     let mm = i.vm.is_some();
     let state = if i.state == '\0' { 'S' } else { i.state };
-    let f: [u64; 0] = [];
-    let _ = f;
     let rest: Vec<String> = vec![
-        state.to_string(),                      // 3 state
-        i.ppid.to_string(),                     // 4 ppid
-        i.pgid.to_string(),                     // 5 pgrp
-        i.sid.to_string(),                      // 6 session
-        "0".into(),                             // 7 tty_nr
-        "-1".into(),                            // 8 tpgid
-        "4194304".into(),                       // 9 flags (PF_RANDOMIZE)
-        "0".into(),                             // 10 minflt
-        "0".into(),                             // 11 cminflt
-        "0".into(),                             // 12 majflt
-        "0".into(),                             // 13 cmajflt
-        us_ticks(i.utime_us).to_string(),       // 14 utime
-        us_ticks(i.stime_us).to_string(),       // 15 stime
-        us_ticks(i.cutime_us).to_string(),      // 16 cutime
-        us_ticks(i.cstime_us).to_string(),      // 17 cstime
-        "20".into(),                            // 18 priority
-        "0".into(),                             // 19 nice
-        i.num_threads.to_string(),              // 20 num_threads
-        "0".into(),                             // 21 itrealvalue
-        i.start_ticks.to_string(),              // 22 starttime
-        vm.size.to_string(),                    // 23 vsize
-        (vm.rss() / PAGE).to_string(),          // 24 rss
-        i.rlimits[libc::RLIMIT_RSS as usize].0.to_string(), // 25 rsslim
-        "0".into(),                             // 26 startcode
-        "0".into(),                             // 27 endcode
-        if mm { i.arg_range.0 } else { 0 }.to_string(), // 28 startstack
-        "0".into(),                             // 29 kstkesp
-        "0".into(),                             // 30 kstkeip
+        state.to_string(),                                      // 3 state
+        i.ppid.to_string(),                                     // 4 ppid
+        i.pgid.to_string(),                                     // 5 pgrp
+        i.sid.to_string(),                                      // 6 session
+        "0".into(),                                             // 7 tty_nr
+        "-1".into(),                                            // 8 tpgid
+        "4194304".into(),                                       // 9 flags (PF_RANDOMIZE)
+        "0".into(),                                             // 10 minflt
+        "0".into(),                                             // 11 cminflt
+        "0".into(),                                             // 12 majflt
+        "0".into(),                                             // 13 cmajflt
+        us_ticks(i.utime_us).to_string(),                       // 14 utime
+        us_ticks(i.stime_us).to_string(),                       // 15 stime
+        us_ticks(i.cutime_us).to_string(),                      // 16 cutime
+        us_ticks(i.cstime_us).to_string(),                      // 17 cstime
+        "20".into(),                                            // 18 priority
+        "0".into(),                                             // 19 nice
+        i.num_threads.to_string(),                              // 20 num_threads
+        "0".into(),                                             // 21 itrealvalue
+        i.start_ticks.to_string(),                              // 22 starttime
+        vm.size.to_string(),                                    // 23 vsize
+        (vm.rss() / PAGE).to_string(),                          // 24 rss
+        i.rlimits[libc::RLIMIT_RSS as usize].0.to_string(),     // 25 rsslim
+        "0".into(),                                             // 26 startcode
+        "0".into(),                                             // 27 endcode
+        if mm { i.arg_range.0 } else { 0 }.to_string(),         // 28 startstack
+        "0".into(),                                             // 29 kstkesp
+        "0".into(),                                             // 30 kstkeip
         ((i.sig_pending | i.shared_pending) & LOW).to_string(), // 31 signal
-        (i.sig_blocked & LOW).to_string(),      // 32 blocked
-        (i.sig_ignored & LOW).to_string(),      // 33 sigignore
-        (i.sig_caught & LOW).to_string(),       // 34 sigcatch
-        "0".into(),                             // 35 wchan
-        "0".into(),                             // 36 nswap
-        "0".into(),                             // 37 cnswap
-        i.exit_signal.to_string(),              // 38 exit_signal
-        "0".into(),                             // 39 processor
-        "0".into(),                             // 40 rt_priority
-        "0".into(),                             // 41 policy
-        "0".into(),                             // 42 delayacct_blkio_ticks
-        "0".into(),                             // 43 guest_time
-        "0".into(),                             // 44 cguest_time
-        "0".into(),                             // 45 start_data
-        "0".into(),                             // 46 end_data
-        if mm { i.brk_start } else { 0 }.to_string(), // 47 start_brk
-        if mm { i.arg_range.0 } else { 0 }.to_string(), // 48 arg_start
-        if mm { i.arg_range.1 } else { 0 }.to_string(), // 49 arg_end
-        if mm { i.env_range.0 } else { 0 }.to_string(), // 50 env_start
-        if mm { i.env_range.1 } else { 0 }.to_string(), // 51 env_end
-        i.exit_code.to_string(),                // 52 exit_code
+        (i.sig_blocked & LOW).to_string(),                      // 32 blocked
+        (i.sig_ignored & LOW).to_string(),                      // 33 sigignore
+        (i.sig_caught & LOW).to_string(),                       // 34 sigcatch
+        "0".into(),                                             // 35 wchan
+        "0".into(),                                             // 36 nswap
+        "0".into(),                                             // 37 cnswap
+        i.exit_signal.to_string(),                              // 38 exit_signal
+        "0".into(),                                             // 39 processor
+        "0".into(),                                             // 40 rt_priority
+        "0".into(),                                             // 41 policy
+        "0".into(),                                             // 42 delayacct_blkio_ticks
+        "0".into(),                                             // 43 guest_time
+        "0".into(),                                             // 44 cguest_time
+        "0".into(),                                             // 45 start_data
+        "0".into(),                                             // 46 end_data
+        if mm { i.brk_start } else { 0 }.to_string(),           // 47 start_brk
+        if mm { i.arg_range.0 } else { 0 }.to_string(),         // 48 arg_start
+        if mm { i.arg_range.1 } else { 0 }.to_string(),         // 49 arg_end
+        if mm { i.env_range.0 } else { 0 }.to_string(),         // 50 env_start
+        if mm { i.env_range.1 } else { 0 }.to_string(),         // 51 env_end
+        i.exit_code.to_string(),                                // 52 exit_code
     ];
     format!(
         "{} ({}) {}\n",
@@ -2033,7 +2054,12 @@ pub fn format_status(i: &ProcInfo) -> String {
 }
 
 /// /proc/stat from (user, system, idle) ticks over all CPUs.
-pub fn format_proc_stat(ncpus: usize, total: (u64, u64, u64), btime: u64, processes: u64) -> String {
+pub fn format_proc_stat(
+    ncpus: usize,
+    total: (u64, u64, u64),
+    btime: u64,
+    processes: u64,
+) -> String {
     let n = ncpus.max(1) as u64;
     let (u, s, idle) = total;
     let mut o = format!("cpu  {u} 0 {s} {idle} 0 0 0 0 0 0\n");
@@ -2230,7 +2256,10 @@ mod tests {
     #[test]
     fn status_layout() {
         let s = format_status(&info());
-        let keys: Vec<&str> = s.lines().map(|l| l.split(':').next().unwrap_or("")).collect();
+        let keys: Vec<&str> = s
+            .lines()
+            .map(|l| l.split(':').next().unwrap_or(""))
+            .collect();
         let want = [
             "Name",
             "Umask",

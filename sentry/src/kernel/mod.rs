@@ -483,6 +483,12 @@ impl Task {
         self.host_tid.store(st.tid(), Ordering::SeqCst);
     }
 
+    /// Host thread id of this task's stub thread (0 before it starts);
+    /// procfs reads other processes' memory (cmdline, environ) through it.
+    pub fn host_tid(&self) -> i32 {
+        self.host_tid.load(Ordering::SeqCst)
+    }
+
     /// Marks the workload as running or not (kicks go only to running tasks).
     pub fn set_running(&self, on: bool) {
         self.running.store(on, Ordering::SeqCst);

@@ -295,11 +295,9 @@ impl TaskCtx {
                 );
             }
         }
-        if nr == libc::SYS_execve as u64 || nr == libc::SYS_execveat as u64 {
-            if ret >= 0 {
-                // Registers were replaced by the loader.
-                return None;
-            }
+        if (nr == libc::SYS_execve as u64 || nr == libc::SYS_execveat as u64) && ret >= 0 {
+            // Registers were replaced by the loader.
+            return None;
         }
         self.regs.rax = ret as u64;
         let code = (-ret) as i32;

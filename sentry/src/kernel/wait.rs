@@ -32,9 +32,8 @@ impl Waker {
             return Err(std::io::Error::last_os_error());
         }
         // SAFETY: `fd` is a freshly created descriptor that we own.
-        Ok(Waker {
-            efd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        let efd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Waker { efd })
     }
 
     /// Wakes the task if it waits (or makes its next wait return at once).

@@ -352,7 +352,7 @@ fn execve_image(
         .lock()
         .map(|g| g.rlimits[libc::RLIMIT_STACK as usize].0)
         .unwrap_or(8 << 20);
-    let arg_max = ((stack_lim / 4).max(128 * 1024)).min(6 << 20) as usize;
+    let arg_max = (stack_lim / 4).clamp(128 * 1024, 6 << 20) as usize;
     if total > arg_max
         || argv
             .iter()

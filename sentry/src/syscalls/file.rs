@@ -166,7 +166,13 @@ fn write_from_user(
     // RLIMIT_FSIZE: a regular file may not grow past the limit.
     let mut len = len;
     if seekable && file.ops.stat().map(|a| a.is_reg()).unwrap_or(false) {
-        let limit = ctx.task.tg.inner.lock().map(|g| g.rlimits[libc::RLIMIT_FSIZE as usize].0).unwrap_or(u64::MAX);
+        let limit = ctx
+            .task
+            .tg
+            .inner
+            .lock()
+            .map(|g| g.rlimits[libc::RLIMIT_FSIZE as usize].0)
+            .unwrap_or(u64::MAX);
         let start = match (&off, &pos_guard) {
             (Some(o), _) => *o,
             (None, Some(p)) => **p,
@@ -174,7 +180,8 @@ fn write_from_user(
         };
         if start.saturating_add(len) > limit {
             if start >= limit {
-                ctx.task.send_signal(Siginfo::kill(libc::SIGXFSZ, SI_KERNEL, 0, 0));
+                ctx.task
+                    .send_signal(Siginfo::kill(libc::SIGXFSZ, SI_KERNEL, 0, 0));
                 return Err(Errno::EFBIG);
             }
             len = limit - start;

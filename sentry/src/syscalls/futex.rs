@@ -26,7 +26,7 @@ pub fn sys_futex(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let op = a[1] as i32;
     let val = a[2] as u32;
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let key = ctx.futex_key(addr);
@@ -83,7 +83,7 @@ pub fn sys_futex(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
             let n_requeue = a[3] as u32 as usize;
             let addr2 = a[4];
-            if addr2 % 4 != 0 || (a[3] as i32) < 0 || (val as i32) < 0 {
+            if !addr2.is_multiple_of(4) || (a[3] as i32) < 0 || (val as i32) < 0 {
                 return Err(Errno::EINVAL);
             }
             let key2 = ctx.futex_key(addr2);
@@ -147,7 +147,7 @@ fn futex_wait(
 
 fn futex_wake_op(ctx: &TaskCtx, key: (usize, u64), a: [u64; 6]) -> SysResult<u64> {
     let addr2 = a[4];
-    if addr2 % 4 != 0 {
+    if !addr2.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let key2 = ctx.futex_key(addr2);

@@ -11,7 +11,7 @@ fn mm_of(ctx: &TaskCtx) -> SysResult<Arc<Mm>> {
 }
 
 fn check_range(addr: u64, len: u64) -> SysResult<u64> {
-    if addr % PAGE != 0 {
+    if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     let len = page_up(len).ok_or(Errno::ENOMEM)?;

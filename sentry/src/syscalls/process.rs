@@ -244,7 +244,7 @@ pub fn sys_sched_getaffinity(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let len = a[1] as usize;
     let n = ncpus();
     let need = n.div_ceil(64) * 8;
-    if len < need || len % 8 != 0 {
+    if len < need || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     if a[0] != 0 && !task_exists(ctx, a[0] as i32) {
@@ -800,7 +800,7 @@ fn do_clone(
         return Err(Errno::EINVAL);
     }
     let exit_signal = (flags & 0xff) as i32;
-    if exit_signal > 64 || (thread && exit_signal != 0 && false) {
+    if exit_signal > 64 {
         return Err(Errno::EINVAL);
     }
     if !thread {
