@@ -9,6 +9,7 @@ diff_test!(sig_timedwait, "sig_timedwait");
 diff_test!(sig_suspend, "sig_suspend");
 diff_test!(sig_altstack, "sig_altstack");
 diff_test!(sig_altstack_static_pie, "sig_altstack", ["-static-pie"]);
+diff_test!(sig_avx, "sig_avx", ["-mavx2"]);
 diff_test!(sig_resethand, "sig_resethand");
 diff_test!(sig_nodefer, "sig_nodefer");
 diff_test!(sig_chld, "sig_chld");

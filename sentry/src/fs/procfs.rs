@@ -2490,4 +2490,258 @@ mod tests {
         assert_ne!(ino_of("/1/stat"), ino_of("/1/status"));
         assert_eq!(ino_of("/"), 1);
     }
+
+    /// A kernel with a tmpfs root, procfs on /proc and one task (pid 1)
+    /// whose fd 0 is a pipe and fd 1 a tmpfs file.
+    fn sandbox() -> Option<(Arc<Kernel>, Location, Arc<Task>)> {
+        use crate::fs::tmpfs::Tmpfs;
+        use crate::fs::vfs::Vfs;
+        use crate::fs::OpenFile;
+        use crate::kernel::{KernelConfig, TaskInner};
+
+        let vfs = Vfs::new();
+        let rootfs = Tmpfs::new(0x2a, 0o755, 0, 0, None);
+        rootfs.mkdir(b"proc", 0o555, 0, 0).ok()?;
+        let dir = rootfs.mkdir(b"work dir", 0o755, 0, 0).ok()?;
+        let file = dir.create(b"f", 0o644, 0, 0).ok()?;
+        let root = vfs.mount_root(rootfs, "tmpfs", "none", false);
+        let config = KernelConfig {
+            strace: false,
+            release: "5.15.0-rvisor".into(),
+            version: "#1 SMP rvisor".into(),
+        };
+        let kernel = Kernel::new(vfs.clone(), config, "box".into());
+        let proc_dir = vfs.resolve(&root, &root, b"/proc", true).ok()?;
+        vfs.mount_at(
+            &proc_dir,
+            new_procfs(Arc::downgrade(&kernel), 0x30),
+            "proc",
+            "proc",
+            false,
+        )
+        .ok()?;
+        let cwd = vfs.resolve(&root, &root, b"/work dir", true).ok()?;
+        let floc = vfs.resolve(&root, &root, b"/work dir/f", true).ok()?;
+        let files = FdTable::new();
+        let (r, _w) = crate::fs::pipe::Pipe::new_pair(77);
+        files
+            .insert_at(
+                0,
+                OpenFile::new(r, libc::O_RDONLY as u32, None),
+                false,
+                1024,
+            )
+            .ok()?;
+        let fops = file.clone().open(libc::O_RDWR as u32).ok()?;
+        files
+            .insert_at(
+                1,
+                OpenFile::new(fops, libc::O_RDWR as u32, Some(floc)),
+                true,
+                1024,
+            )
+            .ok()?;
+        let inner = TaskInner {
+            mm: Arc::new(Mm::default()),
+            files,
+            fs: Arc::new(Mutex::new(FsContext {
+                root: root.clone(),
+                cwd,
+                umask: 0o027,
+            })),
+            sigmask: 0,
+            saved_mask: None,
+            pending: Default::default(),
+            altstack: Default::default(),
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            comm: b"init".to_vec(),
+            vfork_done: None,
+            pdeathsig: 0,
+        };
+        let task = kernel.new_task(
+            None,
+            |pid| {
+                crate::kernel::task::new_group_inner(None, pid, pid, Creds::new(1000, 1000, vec![]))
+            },
+            inner,
+        )?;
+        Some((kernel, root, task))
+    }
+
+    fn read_all(k: &Kernel, root: &Location, path: &[u8]) -> SysResult<Vec<u8>> {
+        let loc = k.vfs.resolve(root, root, path, true)?;
+        let f = loc.dentry.inode.clone().open(libc::O_RDONLY as u32)?;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 100];
+        loop {
+            let n = f.read(&mut buf, out.len() as u64)?;
+            if n == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    fn names(k: &Kernel, root: &Location, path: &[u8]) -> Vec<String> {
+        let loc = k.vfs.resolve(root, root, path, true).expect("resolve");
+        loc.dentry
+            .inode
+            .readdir()
+            .expect("readdir")
+            .into_iter()
+            .map(|e| String::from_utf8_lossy(&e.name).into_owned())
+            .collect()
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn end_to_end() {
+        let (k, root, task) = sandbox().expect("sandbox");
+        let pid = task.tid;
+        set_current(pid, pid);
+        let vfs = &k.vfs;
+        let rl = |p: &[u8]| {
+            let l = vfs.resolve(&root, &root, p, false).unwrap();
+            String::from_utf8(l.dentry.inode.readlink().unwrap()).unwrap()
+        };
+        assert_eq!(rl(b"/proc/self"), pid.to_string());
+        assert_eq!(rl(b"/proc/thread-self"), format!("{pid}/task/{pid}"));
+        assert_eq!(rl(b"/proc/mounts"), "self/mounts");
+        assert_eq!(rl(b"/proc/self/cwd"), "/work dir");
+        assert_eq!(rl(b"/proc/self/root"), "/");
+        assert_eq!(rl(b"/proc/self/fd/1"), "/work dir/f");
+        assert!(rl(b"/proc/self/fd/0").starts_with("pipe:["));
+        // Magic links lead to the real place.
+        let cwd = vfs
+            .resolve(&root, &root, b"/proc/self/cwd/f", true)
+            .unwrap();
+        assert!(cwd.attr().unwrap().is_reg());
+        let via_fd = vfs.resolve(&root, &root, b"/proc/self/fd/1", true).unwrap();
+        assert_eq!(vfs.path_of(&via_fd, &root), b"/work dir/f");
+        let pipe = vfs.resolve(&root, &root, b"/proc/self/fd/0", true).unwrap();
+        assert_eq!(pipe.attr().unwrap().mode & S_IFMT, S_IFIFO);
+        assert!(pipe.dentry.inode.clone().open(0).is_ok());
+        // Listings match lookups.
+        let top = names(&k, &root, b"/proc");
+        for n in ["self", "thread-self", "cpuinfo", "sys", &pid.to_string()] {
+            assert!(top.iter().any(|t| t == n), "{n} in {top:?}");
+        }
+        for n in &top {
+            assert!(vfs
+                .resolve(&root, &root, format!("/proc/{n}").as_bytes(), false)
+                .is_ok());
+        }
+        let pd = names(&k, &root, b"/proc/self");
+        for n in &pd {
+            let p = format!("/proc/self/{n}");
+            let l = vfs.resolve(&root, &root, p.as_bytes(), false).unwrap();
+            let a = l.attr().unwrap();
+            assert_eq!(a.dev, 0x30);
+            assert_eq!(a.uid, 1000, "{p}");
+            if a.is_reg() && a.mode & 0o444 != 0 {
+                read_all(&k, &root, p.as_bytes()).unwrap();
+            }
+        }
+        assert_eq!(names(&k, &root, b"/proc/self/fd"), ["0", "1"]);
+        assert_eq!(names(&k, &root, b"/proc/self/task"), [pid.to_string()]);
+        assert!(!names(&k, &root, b"/proc/self/task/1").contains(&"task".to_string()));
+        assert!(vfs.resolve(&root, &root, b"/proc/2", false).is_err());
+        assert!(vfs
+            .resolve(&root, &root, b"/proc/self/fd/7", false)
+            .is_err());
+        // Contents.
+        let status = String::from_utf8(read_all(&k, &root, b"/proc/self/status").unwrap()).unwrap();
+        assert!(status.starts_with("Name:\tinit\nUmask:\t0027\nState:\tR (running)\n"));
+        assert!(status.contains("\nPPid:\t0\n"));
+        let stat = String::from_utf8(read_all(&k, &root, b"/proc/1/task/1/stat").unwrap()).unwrap();
+        assert!(stat.starts_with("1 (init) R 0 1 1 "));
+        let fdinfo =
+            String::from_utf8(read_all(&k, &root, b"/proc/self/fdinfo/1").unwrap()).unwrap();
+        assert!(
+            fdinfo.starts_with("pos:\t0\nflags:\t02100002\n"),
+            "{fdinfo}"
+        );
+        let mounts = String::from_utf8(read_all(&k, &root, b"/proc/mounts").unwrap()).unwrap();
+        assert_eq!(
+            mounts,
+            "none / tmpfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n"
+        );
+        let mi = String::from_utf8(read_all(&k, &root, b"/proc/self/mountinfo").unwrap()).unwrap();
+        assert!(
+            mi.lines().nth(1).unwrap().contains(" 0:48 / /proc rw,"),
+            "{mi}"
+        );
+        assert_eq!(
+            read_all(&k, &root, b"/proc/sys/kernel/hostname").unwrap(),
+            b"box\n"
+        );
+        assert_eq!(
+            read_all(&k, &root, b"/proc/sys/kernel/ostype").unwrap(),
+            b"Linux\n"
+        );
+        let v = read_all(&k, &root, b"/proc/version").unwrap();
+        assert_eq!(v, b"Linux version 5.15.0-rvisor (rvisor) #1 SMP rvisor\n");
+        let u1 = read_all(&k, &root, b"/proc/sys/kernel/random/uuid").unwrap();
+        let u2 = read_all(&k, &root, b"/proc/sys/kernel/random/uuid").unwrap();
+        assert_ne!(u1, u2);
+        let b1 = read_all(&k, &root, b"/proc/sys/kernel/random/boot_id").unwrap();
+        assert_eq!(
+            b1,
+            read_all(&k, &root, b"/proc/sys/kernel/random/boot_id").unwrap()
+        );
+        assert!(read_all(&k, &root, b"/proc/stat")
+            .unwrap()
+            .starts_with(b"cpu  "));
+        assert!(read_all(&k, &root, b"/proc/meminfo")
+            .unwrap()
+            .starts_with(b"MemTotal:"));
+        assert!(read_all(&k, &root, b"/proc/cpuinfo")
+            .unwrap()
+            .starts_with(b"processor"));
+        // Writes: refused except comm and oom_score_adj.
+        let ver = vfs.resolve(&root, &root, b"/proc/version", true).unwrap();
+        assert_eq!(
+            ver.dentry.inode.clone().open(libc::O_WRONLY as u32).err(),
+            Some(Errno::EACCES)
+        );
+        let comm = vfs.resolve(&root, &root, b"/proc/self/comm", true).unwrap();
+        let f = comm
+            .dentry
+            .inode
+            .clone()
+            .open(libc::O_WRONLY as u32)
+            .unwrap();
+        assert_eq!(f.write(b"renamed-to-something-long\n", 0).unwrap(), 26);
+        assert_eq!(
+            read_all(&k, &root, b"/proc/self/comm").unwrap(),
+            b"renamed-to-some\n"
+        );
+        let adj = vfs
+            .resolve(&root, &root, b"/proc/self/oom_score_adj", true)
+            .unwrap();
+        let f = adj
+            .dentry
+            .inode
+            .clone()
+            .open(libc::O_WRONLY as u32)
+            .unwrap();
+        assert!(f.write(b"500\n", 0).is_ok());
+        assert_eq!(f.write(b"5000", 0).err(), Some(Errno::EINVAL));
+        assert_eq!(
+            read_all(&k, &root, b"/proc/self/oom_score_adj").unwrap(),
+            b"500\n"
+        );
+        // A re-read at offset 0 regenerates.
+        let st = vfs.resolve(&root, &root, b"/proc/self/comm", true).unwrap();
+        let f = st.dentry.inode.clone().open(0).unwrap();
+        let mut b = [0u8; 64];
+        assert_eq!(f.read(&mut b, 0).unwrap(), 16);
+        task.inner.lock().unwrap().comm = b"x".to_vec();
+        assert_eq!(f.read(&mut b, 0).unwrap(), 2);
+        clear_current();
+        assert!(vfs
+            .resolve(&root, &root, b"/proc/self/status", true)
+            .is_err());
+    }
 }

@@ -91,6 +91,30 @@ pub fn new_group_inner(
     }
 }
 
+/// The fpstate area of a signal frame for the stub thread's current FP
+/// state: xsave layout with Linux's software-reserved header and trailing
+/// magic2 when extended state exists, else the 512-byte fxsave image.
+fn fp_frame(stub: &StubThread) -> SysResult<Vec<u8>> {
+    if let Ok(mut x) = stub.get_xstate() {
+        if x.len() > 576 {
+            let size = x.len() as u32;
+            let xcr0 = u64::from_le_bytes(x[464..472].try_into().map_err(|_| Errno::EFAULT)?);
+            let mut sw = [0u8; 48];
+            sw[0..4].copy_from_slice(&rvisor_syscalls::abi::FP_XSTATE_MAGIC1.to_le_bytes());
+            sw[4..8].copy_from_slice(&(size + 4).to_le_bytes());
+            sw[8..16].copy_from_slice(&xcr0.to_le_bytes());
+            sw[16..20].copy_from_slice(&size.to_le_bytes());
+            x[464..512].copy_from_slice(&sw);
+            x.extend_from_slice(&rvisor_syscalls::abi::FP_XSTATE_MAGIC2.to_le_bytes());
+            return Ok(x);
+        }
+    }
+    let fp = stub.get_fpregs().map_err(|_| Errno::EFAULT)?;
+    // SAFETY: user_fpregs_struct is 512 bytes of plain integers.
+    let bytes: [u8; 512] = unsafe { std::mem::transmute(fp) };
+    Ok(bytes.to_vec())
+}
+
 /// Entry point of the init task's thread.
 pub fn run_init(
     kernel: Arc<Kernel>,
@@ -580,13 +604,15 @@ impl TaskCtx {
         } else {
             sp = sp.wrapping_sub(128);
         }
-        // FP state (fxsave layout), 64-byte aligned.
-        let fp = self.stub.get_fpregs().map_err(|_| Errno::EFAULT)?;
-        // SAFETY: user_fpregs_struct is 512 bytes of plain integers.
-        let fp_bytes: [u8; 512] = unsafe { std::mem::transmute(fp) };
-        sp = sp.wrapping_sub(512) & !63;
+        // FP state: the whole xsave area, 64-byte aligned, tagged as Linux
+        // does (sw_reserved magic1/sizes/features, magic2 after it), so the
+        // handler may use AVX freely and the interrupted code gets its
+        // registers back.
+        let fp_bytes = fp_frame(&self.stub)?;
+        sp = sp.wrapping_sub(fp_bytes.len() as u64) & !63;
         let fpstate = sp;
         self.write_bytes(fpstate, &fp_bytes)?;
+        let xstate = fp_bytes.len() > 512;
         let uc_size = std::mem::size_of::<Ucontext>() as u64;
         let frame_size = 8 + uc_size + 128;
         sp = (sp.wrapping_sub(frame_size) & !15).wrapping_sub(8);
@@ -631,7 +657,12 @@ impl TaskCtx {
         };
         let uc = Ucontext {
             uc_flags: rvisor_syscalls::abi::UC_SIGCONTEXT_SS
-                | rvisor_syscalls::abi::UC_STRICT_RESTORE_SS,
+                | rvisor_syscalls::abi::UC_STRICT_RESTORE_SS
+                | if xstate {
+                    rvisor_syscalls::abi::UC_FP_XSTATE
+                } else {
+                    0
+                },
             uc_link: 0,
             uc_stack: StackT {
                 ss_sp: altstack.ss_sp,
@@ -720,13 +751,7 @@ impl TaskCtx {
         r.eflags = (r.eflags & !FIX_EFLAGS) | (mc.eflags & FIX_EFLAGS);
         r.orig_rax = u64::MAX;
         if mc.fpstate != 0 {
-            let mut buf = [0u8; 512];
-            self.read_into(mc.fpstate, &mut buf)?;
-            // SAFETY: user_fpregs_struct is 512 bytes of plain integers;
-            // any bit pattern is a valid value (the kernel validates MXCSR).
-            let mut fp: libc::user_fpregs_struct = unsafe { std::mem::transmute(buf) };
-            fp.mxcsr &= 0xffff;
-            let _ = self.stub.set_fpregs(&fp);
+            self.restore_fp_frame(mc.fpstate)?;
         }
         if let Ok(mut i) = self.task.inner.lock() {
             i.sigmask = uc.uc_sigmask & !signal::UNBLOCKABLE;
@@ -739,6 +764,35 @@ impl TaskCtx {
             }
         }
         Ok(self.regs.rax)
+    }
+
+    /// Restores FP state from a signal frame's fpstate area: the full xsave
+    /// area when magic1 says it is there, else the legacy fxsave part.
+    fn restore_fp_frame(&self, addr: u64) -> SysResult<()> {
+        let mut legacy = [0u8; 512];
+        self.read_into(addr, &mut legacy)?;
+        let magic1 = u32::from_le_bytes([legacy[464], legacy[465], legacy[466], legacy[467]]);
+        let size =
+            u32::from_le_bytes([legacy[480], legacy[481], legacy[482], legacy[483]]) as usize;
+        if magic1 == rvisor_syscalls::abi::FP_XSTATE_MAGIC1 && (576..=16384).contains(&size) {
+            let mut full = self.read_bytes(addr, size)?;
+            // The regset's sw_reserved carries XCR0 in its first word.
+            let xcr0 = u64::from_le_bytes(full[472..480].try_into().map_err(|_| Errno::EFAULT)?);
+            full[464..512].fill(0);
+            full[464..472].copy_from_slice(&xcr0.to_le_bytes());
+            // MXCSR reserved bits would make the restore fail: clear them.
+            let mxcsr = u32::from_le_bytes([full[24], full[25], full[26], full[27]]) & 0xffff;
+            full[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+            if self.stub.set_xstate(&full).is_ok() {
+                return Ok(());
+            }
+        }
+        // SAFETY: user_fpregs_struct is 512 bytes of plain integers; any bit
+        // pattern is a valid value (MXCSR's reserved bits are cleared).
+        let mut fp: libc::user_fpregs_struct = unsafe { std::mem::transmute(legacy) };
+        fp.mxcsr &= 0xffff;
+        let _ = self.stub.set_fpregs(&fp);
+        Ok(())
     }
 
     // ---- exit ----------------------------------------------------------

@@ -27,6 +27,9 @@ pub const KICK_SIGNAL: i32 = libc::SIGUSR2;
 
 const PTRACE_OPTIONS: c_long = (libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL) as c_long;
 
+/// The ELF note type of the x86 extended state register set.
+const NT_X86_XSTATE: usize = 0x202;
+
 /// Range of host special mappings ([vvar], [vdso]) that stay in every stub.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SpecialMappings {
@@ -360,6 +363,43 @@ impl StubThread {
     pub fn set_fpregs(&self, fp: &user_fpregs_struct) -> Result<(), PlatformError> {
         ptrace_raw(libc::PTRACE_SETFPREGS, self.tid, 0, fp as *const _ as usize)
             .map_err(|e| PlatformError::Os("PTRACE_SETFPREGS", e))?;
+        Ok(())
+    }
+
+    /// Reads the thread's full extended FP state (the xsave area, as
+    /// `PTRACE_GETREGSET NT_X86_XSTATE` gives it; bytes 464..472 hold XCR0).
+    pub fn get_xstate(&self) -> Result<Vec<u8>, PlatformError> {
+        let mut buf = vec![0u8; 16384];
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr() as *mut c_void,
+            iov_len: buf.len(),
+        };
+        ptrace_raw(
+            libc::PTRACE_GETREGSET,
+            self.tid,
+            NT_X86_XSTATE,
+            &mut iov as *mut _ as usize,
+        )
+        .map_err(|e| PlatformError::Os("PTRACE_GETREGSET xstate", e))?;
+        let n = iov.iov_len.min(buf.len());
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// Writes the thread's full extended FP state (xsave layout).
+    pub fn set_xstate(&self, data: &[u8]) -> Result<(), PlatformError> {
+        let mut copy = data.to_vec();
+        let mut iov = libc::iovec {
+            iov_base: copy.as_mut_ptr() as *mut c_void,
+            iov_len: copy.len(),
+        };
+        ptrace_raw(
+            libc::PTRACE_SETREGSET,
+            self.tid,
+            NT_X86_XSTATE,
+            &mut iov as *mut _ as usize,
+        )
+        .map_err(|e| PlatformError::Os("PTRACE_SETREGSET xstate", e))?;
         Ok(())
     }
 
