@@ -9,6 +9,7 @@ use rvisor_gofer::client::GoferClient;
 use crate::fs::devfs::new_devfs;
 use crate::fs::gofer::GoferInode;
 use crate::fs::host::HostFile;
+use crate::fs::procfs::new_procfs;
 use crate::fs::tmpfs::Tmpfs;
 use crate::fs::vfs::Vfs;
 use crate::fs::{FdTable, OpenFile};
@@ -92,7 +93,18 @@ pub fn run(spec: BootSpec) -> Result<ExitStatus, BootError> {
         release: RELEASE.into(),
         version: VERSION.into(),
     };
-    let kernel = Kernel::new(vfs, config, spec.hostname);
+    let kernel = Kernel::new(vfs.clone(), config, spec.hostname);
+    let proc_dir = vfs
+        .resolve(&root, &root, b"/proc", true)
+        .map_err(|e| BootError::Mount("/proc", e))?;
+    vfs.mount_at(
+        &proc_dir,
+        new_procfs(Arc::downgrade(&kernel), DEV_PROC),
+        "proc",
+        "proc",
+        false,
+    )
+    .map_err(|e| BootError::Mount("/proc", e))?;
     let fs = FsContext {
         root: root.clone(),
         cwd,
@@ -107,9 +119,10 @@ pub fn run(spec: BootSpec) -> Result<ExitStatus, BootError> {
 /// and stat show them).
 const DEV_TMP: u64 = 0x2a;
 const DEV_DEV: u64 = 0x05;
-const DEV_SHM: u64 = 0x2b;
+const DEV_PROC: u64 = 0x16;
 
-/// Mounts the sandbox's own /tmp and /dev over the root.
+/// Mounts the sandbox's own /tmp and /dev over the root (/proc follows
+/// once the kernel exists).
 fn mount_standard(vfs: &Arc<Vfs>, root: &crate::fs::vfs::Location) -> Result<(), BootError> {
     let tmp = vfs
         .resolve(root, root, b"/tmp", true)
@@ -127,6 +140,5 @@ fn mount_standard(vfs: &Arc<Vfs>, root: &crate::fs::vfs::Location) -> Result<(),
         .map_err(|e| BootError::Mount("/dev", e))?;
     vfs.mount_at(&dev, new_devfs(DEV_DEV, None), "devtmpfs", "dev", false)
         .map_err(|e| BootError::Mount("/dev", e))?;
-    let _ = DEV_SHM;
     Ok(())
 }

@@ -158,6 +158,7 @@ pub fn run_init(
         return;
     };
     task.set_host(&stub);
+    crate::fs::procfs::set_current(task.tg.tgid, task.tid);
     let regs = stub.scratch_regs();
     let mut ctx = TaskCtx {
         task,

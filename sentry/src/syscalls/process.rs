@@ -1015,6 +1015,7 @@ fn child_main(
     };
     task.set_host(&stub);
     stub.pin_with_tracer();
+    crate::fs::procfs::set_current(task.tg.tgid, task.tid);
     let ctx = TaskCtx {
         task,
         stub,
