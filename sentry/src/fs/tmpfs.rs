@@ -167,6 +167,59 @@ struct DirState {
 struct FileData {
     pages: BTreeMap<u64, Page>,
     size: u64,
+    /// Once the file has been memory-mapped, its data lives in a host
+    /// memfd instead of `pages`, so that the stub can map the same pages
+    /// (MAP_SHARED writes are then seen by read() and vice versa).
+    memfd: Option<std::os::fd::OwnedFd>,
+}
+
+fn host_errno() -> Errno {
+    Errno::new(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO),
+    )
+}
+
+impl FileData {
+    /// Moves the data into a memfd (once) and returns its descriptor.
+    fn memfd(&mut self, fs: &Tmpfs) -> SysResult<std::os::fd::RawFd> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        if let Some(fd) = &self.memfd {
+            return Ok(fd.as_raw_fd());
+        }
+        // SAFETY: memfd_create with a static NUL-terminated name.
+        let raw = unsafe { libc::memfd_create(c"rvisor-tmpfs".as_ptr(), libc::MFD_CLOEXEC) };
+        if raw < 0 {
+            return Err(host_errno());
+        }
+        // SAFETY: memfd_create just returned this descriptor; we own it.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
+        // SAFETY: ftruncate on our own memfd.
+        if unsafe { libc::ftruncate(raw, self.size as libc::off_t) } != 0 {
+            return Err(host_errno());
+        }
+        for (&idx, page) in &self.pages {
+            let off = idx * PAGE_SIZE as u64;
+            let n = (PAGE_SIZE as u64).min(self.size.saturating_sub(off)) as usize;
+            // SAFETY: writes `n` bytes of a live page into our own memfd.
+            if unsafe {
+                libc::pwrite(
+                    raw,
+                    page.as_ptr() as *const libc::c_void,
+                    n,
+                    off as libc::off_t,
+                )
+            } != n as isize
+            {
+                return Err(host_errno());
+            }
+        }
+        fs.release_pages(self.pages.len() as u64);
+        self.pages.clear();
+        self.memfd = Some(fd);
+        Ok(raw)
+    }
 }
 
 #[derive(Default)]
@@ -282,6 +335,25 @@ impl TmpInode {
             return Err(Errno::EINVAL);
         };
         let d = data.lock().map_err(|_| Errno::EIO)?;
+        if let Some(fd) = &d.memfd {
+            use std::os::fd::AsRawFd;
+            // The size lives in the memfd (a shared mapping cannot grow it).
+            // SAFETY: reads into the caller's buffer from our own memfd.
+            let r = unsafe {
+                libc::pread(
+                    fd.as_raw_fd(),
+                    buf.as_mut_ptr() as *mut libc::c_void,
+                    buf.len(),
+                    off as libc::off_t,
+                )
+            };
+            drop(d);
+            if r < 0 {
+                return Err(host_errno());
+            }
+            self.touch_accessed();
+            return Ok(r as usize);
+        }
         if off >= d.size || buf.is_empty() {
             return Ok(0);
         }
@@ -326,6 +398,25 @@ impl TmpInode {
         }
         let len = (buf.len() as u64).min(MAX_FILE_SIZE - off) as usize;
         let mut d = data.lock().map_err(|_| Errno::EIO)?;
+        if let Some(fd) = &d.memfd {
+            use std::os::fd::AsRawFd;
+            // SAFETY: writes `len` bytes of the caller's buffer to our memfd.
+            let r = unsafe {
+                libc::pwrite(
+                    fd.as_raw_fd(),
+                    buf.as_ptr() as *const libc::c_void,
+                    len,
+                    off as libc::off_t,
+                )
+            };
+            if r < 0 {
+                return Err(host_errno());
+            }
+            d.size = d.size.max(off + r as u64);
+            drop(d);
+            self.touch_modified()?;
+            return Ok(r as usize);
+        }
         let mut done = 0usize;
         while done < len {
             let pos = off + done as u64;
@@ -368,6 +459,15 @@ impl TmpInode {
             return Err(Errno::EFBIG);
         }
         let mut d = data.lock().map_err(|_| Errno::EIO)?;
+        if let Some(fd) = &d.memfd {
+            use std::os::fd::AsRawFd;
+            // SAFETY: ftruncate on our own memfd.
+            if unsafe { libc::ftruncate(fd.as_raw_fd(), size as libc::off_t) } != 0 {
+                return Err(host_errno());
+            }
+            d.size = size;
+            return Ok(());
+        }
         if size < d.size {
             let keep = size.div_ceil(PAGE_SIZE as u64);
             let gone = d.pages.split_off(&keep);
@@ -827,6 +927,14 @@ pub struct TmpFile {
 impl FileOps for TmpFile {
     fn read(&self, buf: &mut [u8], off: u64) -> SysResult<usize> {
         self.inode.read_at(buf, off)
+    }
+
+    fn host_mmap_fd(&self) -> Option<std::os::fd::RawFd> {
+        let Kind::File(data) = &self.inode.kind else {
+            return None;
+        };
+        let mut d = data.lock().ok()?;
+        d.memfd(&self.inode.fs).ok()
     }
 
     fn write(&self, buf: &[u8], off: u64) -> SysResult<usize> {
