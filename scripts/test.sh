@@ -37,8 +37,9 @@ if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
 fi
 command -v cargo >/dev/null 2>&1 || { echo "error: cargo not found" >&2; exit 1; }
 
-# ---- build and test ---------------------------------------------------------
+# ---- build, lint and test ---------------------------------------------------
 cargo build --release --workspace
+cargo clippy --release --workspace --all-targets -- -D warnings
 
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
