@@ -124,8 +124,16 @@ pub fn run(g: &GlobalOpts, args: &DoArgs) -> Result<i32> {
         argv: args.command.iter().map(|a| a.as_bytes().to_vec()).collect(),
         envp,
         cwd: cwd.as_os_str().as_bytes().to_vec(),
+        cwd_fallback: args.cwd.is_none(),
         creds: Creds::new(uid, gid, vec![]),
         strace: g.strace,
+        strace_log: g.debug_log.as_ref().and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+        }),
         hostname,
         gofer: sentry_end,
         root_readonly: true,

@@ -28,7 +28,8 @@ struct Cli {
     /// Write the sentry's debug log to this file.
     #[arg(long = "debug-log", global = true)]
     debug_log: Option<PathBuf>,
-    /// Log every system call of the workload (strace style) to stderr.
+    /// Log every system call of the workload (strace style) to stderr, or
+    /// to the --debug-log file when one is given.
     #[arg(long, global = true)]
     strace: bool,
     /// Platform: only "ptrace" exists.
@@ -52,6 +53,8 @@ enum Command {
     /// The file proxy (started by rvisor itself).
     #[command(hide = true)]
     Gofer(cmd_gofer::GoferArgs),
+    /// Print the system call status table (Markdown) and its counts.
+    SyscallStatus,
 }
 
 fn init_logging(cli: &Cli) {
@@ -107,6 +110,12 @@ fn main() {
     let result = match &cli.command {
         Command::Do(args) => cmd_do::run(&cli_opts(&cli), args),
         Command::Gofer(args) => cmd_gofer::run(args).map(|()| 0),
+        Command::SyscallStatus => {
+            let (i, p, u) = rvisor_syscalls::status::counts();
+            println!("{}", rvisor_syscalls::status::markdown_table());
+            println!("implemented: {i}, partial: {p}, unsupported: {u}");
+            Ok(0)
+        }
     };
     match result {
         Ok(code) => std::process::exit(code),
@@ -122,8 +131,13 @@ fn main() {
 pub struct GlobalOpts {
     /// --strace.
     pub strace: bool,
+    /// --debug-log: strace lines go there instead of stderr.
+    pub debug_log: Option<PathBuf>,
 }
 
 fn cli_opts(cli: &Cli) -> GlobalOpts {
-    GlobalOpts { strace: cli.strace }
+    GlobalOpts {
+        strace: cli.strace,
+        debug_log: cli.debug_log.clone(),
+    }
 }

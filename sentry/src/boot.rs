@@ -30,10 +30,15 @@ pub struct BootSpec {
     pub envp: Vec<Vec<u8>>,
     /// Working directory inside the sandbox.
     pub cwd: Vec<u8>,
+    /// Start in "/" if `cwd` does not exist inside the sandbox (e.g. the
+    /// caller's directory is under /tmp, which the sandbox replaces).
+    pub cwd_fallback: bool,
     /// Credentials of the first process.
     pub creds: Creds,
     /// Log every system call.
     pub strace: bool,
+    /// Write strace lines here instead of stderr.
+    pub strace_log: Option<std::fs::File>,
     /// Hostname.
     pub hostname: String,
     /// The sentry's end of the gofer connection for the root.
@@ -73,14 +78,28 @@ fn host_status_flags(fd: &OwnedFd) -> u32 {
 
 /// Boots the sandbox described by `spec` and returns init's exit status.
 pub fn run(spec: BootSpec) -> Result<ExitStatus, BootError> {
+    crate::syscalls::process::record_ncpus();
     let client = Arc::new(GoferClient::new(spec.gofer));
     let root_inode = GoferInode::root(client, spec.root_readonly).map_err(BootError::GoferRoot)?;
     let vfs = Vfs::new();
     let root = vfs.mount_root(root_inode, "9p", "/", spec.root_readonly);
     mount_standard(&vfs, &root)?;
-    let cwd = vfs
-        .resolve(&root, &root, &spec.cwd, true)
-        .map_err(|e| BootError::Cwd(String::from_utf8_lossy(&spec.cwd).into_owned(), e))?;
+    let cwd = match vfs.resolve(&root, &root, &spec.cwd, true) {
+        Ok(c) => c,
+        Err(e) if spec.cwd_fallback => {
+            tracing::warn!(
+                "working directory {} is not in the sandbox ({e}); starting in /",
+                String::from_utf8_lossy(&spec.cwd)
+            );
+            root.clone()
+        }
+        Err(e) => {
+            return Err(BootError::Cwd(
+                String::from_utf8_lossy(&spec.cwd).into_owned(),
+                e,
+            ))
+        }
+    };
 
     let files = FdTable::new();
     for (i, fd) in spec.stdio.into_iter().enumerate() {
@@ -90,6 +109,7 @@ pub fn run(spec: BootSpec) -> Result<ExitStatus, BootError> {
     }
     let config = KernelConfig {
         strace: spec.strace,
+        strace_log: spec.strace_log.map(|f| Arc::new(std::sync::Mutex::new(f))),
         release: RELEASE.into(),
         version: VERSION.into(),
     };

@@ -2507,6 +2507,7 @@ mod tests {
         let root = vfs.mount_root(rootfs, "tmpfs", "none", false);
         let config = KernelConfig {
             strace: false,
+            strace_log: None,
             release: "5.15.0-rvisor".into(),
             version: "#1 SMP rvisor".into(),
         };

@@ -32,10 +32,12 @@ pub const PID_MAX: i32 = 4_194_304;
 pub const RLIM_NLIMITS: usize = 16;
 
 /// Settings fixed at boot.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KernelConfig {
     /// Log every system call like strace.
     pub strace: bool,
+    /// Where strace lines go (stderr when None).
+    pub strace_log: Option<Arc<Mutex<std::fs::File>>>,
     /// `uname -r` inside the sandbox.
     pub release: String,
     /// `uname -v`.
@@ -315,6 +317,19 @@ impl Kernel {
     pub fn set_special(&self, s: SpecialMappings) {
         if let Ok(mut g) = self.special.lock() {
             *g = s;
+        }
+    }
+
+    /// Writes one strace line to the strace log or stderr.
+    pub fn strace_line(&self, line: &str) {
+        use std::io::Write;
+        match &self.config.strace_log {
+            Some(f) => {
+                if let Ok(mut f) = f.lock() {
+                    let _ = writeln!(f, "{line}");
+                }
+            }
+            None => eprintln!("{line}"),
         }
     }
 

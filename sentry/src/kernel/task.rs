@@ -58,6 +58,8 @@ fn rlimits_default() -> [(u64, u64); super::RLIM_NLIMITS] {
     r[libc::RLIMIT_SIGPENDING as usize] = (63_000, 63_000);
     r[libc::RLIMIT_MEMLOCK as usize] = (8 << 20, 8 << 20);
     r[libc::RLIMIT_MSGQUEUE as usize] = (819_200, 819_200);
+    r[libc::RLIMIT_NICE as usize] = (0, 0);
+    r[libc::RLIMIT_RTPRIO as usize] = (0, 0);
     r
 }
 
@@ -295,7 +297,8 @@ impl TaskCtx {
         let result = crate::syscalls::dispatch(self, nr, args);
         if nr == libc::SYS_rt_sigreturn as u64 && result.is_ok() {
             if let Some(t) = call_text {
-                eprintln!("[{}] {} = ?", self.task.tid, t);
+                self.kernel()
+                    .strace_line(&format!("[{}] {} = ?", self.task.tid, t));
             }
             return None;
         }
@@ -304,21 +307,15 @@ impl TaskCtx {
             Err(e) => -(e.into_raw() as i64),
         };
         if let Some(t) = call_text {
-            if nr == libc::SYS_execve as u64 || nr == libc::SYS_execveat as u64 {
-                eprintln!(
-                    "[{}] {}{}",
-                    self.task.tid,
-                    t,
-                    rvisor_syscalls::strace::format_return(nr, if ret >= 0 { 0 } else { ret })
-                );
-            } else {
-                eprintln!(
-                    "[{}] {}{}",
-                    self.task.tid,
-                    t,
-                    rvisor_syscalls::strace::format_return(nr, ret)
-                );
-            }
+            let is_exec = nr == libc::SYS_execve as u64 || nr == libc::SYS_execveat as u64;
+            let shown = if is_exec && ret >= 0 { 0 } else { ret };
+            let line = format!(
+                "[{}] {}{}",
+                self.task.tid,
+                t,
+                rvisor_syscalls::strace::format_return(nr, shown)
+            );
+            self.kernel().strace_line(&line);
         }
         if (nr == libc::SYS_execve as u64 || nr == libc::SYS_execveat as u64) && ret >= 0 {
             // Registers were replaced by the loader.

@@ -32,7 +32,10 @@ const MAX_INTERP_DEPTH: u32 = 4;
 struct Image {
     file: Arc<dyn FileOps>,
     loc: Location,
+    /// The path as the caller named it (argv, AT_EXECFN, `#!` argument).
     path: Vec<u8>,
+    /// The canonical path inside the sandbox (/proc/PID/maps).
+    shown_path: Vec<u8>,
 }
 
 fn read_at(f: &dyn FileOps, off: u64, len: usize) -> SysResult<Vec<u8>> {
@@ -79,10 +82,14 @@ fn open_exec_at(ctx: &TaskCtx, loc: Location, path: &[u8]) -> SysResult<Image> {
         return Err(Errno::EACCES);
     }
     let file = loc.dentry.inode.clone().open(libc::O_RDONLY as u32)?;
+    let fs = ctx.task.inner.lock().map_err(|_| Errno::EIO)?.fs.clone();
+    let root = fs.lock().map_err(|_| Errno::EIO)?.root.clone();
+    let shown_path = ctx.kernel().vfs.path_of(&loc, &root);
     Ok(Image {
         file,
         loc,
         path: path.to_vec(),
+        shown_path,
     })
 }
 
@@ -180,6 +187,7 @@ fn map_image(
         0
     };
     let attr = img.loc.attr()?;
+    let shown_path = img.shown_path.clone();
     let mut end = 0;
     for p in &loads {
         let vaddr = bias.wrapping_add(p.p_vaddr);
@@ -224,7 +232,7 @@ fn map_image(
             prot,
             shared: false,
             name: VmaName::File {
-                path: img.path.clone(),
+                path: shown_path.clone(),
                 dev: attr.dev,
                 ino: attr.ino,
                 offset: file_start_off,

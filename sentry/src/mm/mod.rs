@@ -297,7 +297,7 @@ pub fn maps_line(v: &Vma) -> String {
         v.start, v.end, off, major, minor, ino
     );
     if name.is_empty() {
-        format!("{head}\n")
+        format!("{head} \n")
     } else {
         format!("{head:<72} {name}\n")
     }

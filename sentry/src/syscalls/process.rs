@@ -233,10 +233,22 @@ pub fn sys_sched_yield(_ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
 
 /// Number of CPUs the sandbox reports.
 pub fn ncpus() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(1024)
+    *NCPUS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(1024)
+    })
+}
+
+/// The CPU count, read once before any sentry thread is pinned to a CPU
+/// (see [`record_ncpus`]).
+static NCPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Records the CPU count the sandbox reports; call at boot from an
+/// unpinned thread.
+pub fn record_ncpus() {
+    let _ = ncpus();
 }
 
 /// sched_getaffinity: every CPU.
