@@ -2369,7 +2369,8 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert!(lines[0].starts_with("00400000-00401000 r-xp 00000000 08:03 1234"));
         assert!(lines[0].ends_with(" /bin/true"));
-        assert_eq!(lines[1], "7f0000000000-7f0000002000 rw-p 00000000 00:00 0");
+        // Linux ends an unnamed mapping's line with a space after the inode.
+        assert_eq!(lines[1], "7f0000000000-7f0000002000 rw-p 00000000 00:00 0 ");
         assert!(lines[2].ends_with(" [stack]"));
         // Linux pads the name column to 73 characters.
         assert_eq!(lines[0].find("/bin/true"), Some(73));
