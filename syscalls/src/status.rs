@@ -216,6 +216,7 @@ pub fn support(s: Sysno) -> Support {
         Sysno::setpriority => Partial("nice 0 only; other values EPERM/EACCES"),
         Sysno::sched_get_priority_max => Implemented,
         Sysno::sched_get_priority_min => Implemented,
+        Sysno::flock => Implemented,
         Sysno::rseq => Unsupported,
         _ => Unsupported,
     }

@@ -356,6 +356,7 @@ impl OpenFile {
 
 impl Drop for OpenFile {
     fn drop(&mut self) {
+        crate::kernel::flock::table().release_owner(self as *const OpenFile as usize);
         self.ops.release();
     }
 }

@@ -6,6 +6,7 @@
 //! Lock order, outermost first: `Kernel::tables` → `ThreadGroup::inner` →
 //! `Task::inner`.
 
+pub mod flock;
 pub mod futex;
 pub mod signal;
 pub mod task;

@@ -92,3 +92,41 @@ pub fn sys_sched_priority_range(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64
         _ => Err(Errno::EINVAL),
     }
 }
+
+/// flock: whole-file advisory locks owned by the open file description.
+pub fn sys_flock(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = files(ctx)?.get(a[0] as i32)?;
+    if f.is_path() {
+        return Err(Errno::EBADF);
+    }
+    let op = a[1] as i32;
+    // LOCK_MAND (32) is obsolete; Linux ignores such requests and succeeds.
+    if op & 32 != 0 {
+        return Ok(0);
+    }
+    let nb = op & libc::LOCK_NB != 0;
+    let attr = f.ops.stat()?;
+    let key = (attr.dev, attr.ino);
+    let owner = std::sync::Arc::as_ptr(&f) as usize;
+    let table = crate::kernel::flock::table();
+    let exclusive = match op & !libc::LOCK_NB {
+        libc::LOCK_UN => {
+            table.unlock(key, owner);
+            return Ok(0);
+        }
+        libc::LOCK_SH => false,
+        libc::LOCK_EX => true,
+        _ => return Err(Errno::EINVAL),
+    };
+    if nb {
+        return if table.try_lock(key, owner, exclusive) {
+            Ok(0)
+        } else {
+            Err(Errno::EWOULDBLOCK)
+        };
+    }
+    super::wait_until(ctx, &table.released, None, || {
+        table.try_lock(key, owner, exclusive)
+    })?;
+    Ok(0)
+}

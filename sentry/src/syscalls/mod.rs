@@ -214,6 +214,7 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_setpriority => misc::sys_setpriority,
         SYS_sched_get_priority_max => misc::sys_sched_priority_range,
         SYS_sched_get_priority_min => misc::sys_sched_priority_range,
+        SYS_flock => misc::sys_flock,
         _ => return None,
     };
     Some(h)
