@@ -357,6 +357,10 @@ impl OpenFile {
 impl Drop for OpenFile {
     fn drop(&mut self) {
         crate::kernel::flock::table().release_owner(self as *const OpenFile as usize);
+        crate::kernel::reclock::table().release(
+            crate::kernel::reclock::Owner::Description(self as *const OpenFile as usize),
+            None,
+        );
         self.ops.release();
     }
 }

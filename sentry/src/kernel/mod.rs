@@ -8,6 +8,7 @@
 
 pub mod flock;
 pub mod futex;
+pub mod reclock;
 pub mod signal;
 pub mod task;
 pub mod timer;

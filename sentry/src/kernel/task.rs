@@ -887,6 +887,7 @@ impl TaskCtx {
     /// zombie and tell the parent.
     fn finish_group(&mut self, status: ExitStatus) {
         let tg = self.task.tg.clone();
+        super::reclock::table().release(super::reclock::Owner::Process(tg.tgid), None);
         let kernel = self.kernel().clone();
         if let Ok(i) = self.task.inner.lock() {
             i.files.clear();

@@ -402,6 +402,7 @@ pub fn sys_lseek(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// close.
 pub fn sys_close(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let e = files(ctx)?.remove(a[0] as i32)?;
+    release_posix_locks(ctx, &e.file);
     drop(e);
     Ok(0)
 }
@@ -510,11 +511,131 @@ pub fn sys_fcntl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         | libc::F_SETLKW
         | libc::F_OFD_GETLK
         | libc::F_OFD_SETLK
-        | libc::F_OFD_SETLKW => {
-            // Record locks are not implemented yet.
-            Err(Errno::ENOLCK)
-        }
+        | libc::F_OFD_SETLKW => record_lock(ctx, &e.file, cmd, a[2]),
         _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `struct flock` as x86-64 Linux lays it out (32 bytes).
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    zerocopy::FromBytes,
+    zerocopy::IntoBytes,
+    zerocopy::Immutable,
+    zerocopy::KnownLayout,
+)]
+#[repr(C)]
+struct Flock {
+    l_type: i16,
+    l_whence: i16,
+    _pad: i32,
+    l_start: i64,
+    l_len: i64,
+    l_pid: i32,
+    _pad2: i32,
+}
+
+/// fcntl record locks: F_GETLK/F_SETLK/F_SETLKW and their OFD forms.
+fn record_lock(ctx: &TaskCtx, file: &Arc<OpenFile>, cmd: i32, addr: u64) -> SysResult<u64> {
+    use crate::kernel::reclock::{table, Owner};
+    let mut fl: Flock = ctx.read_val(addr)?;
+    let ofd = matches!(
+        cmd,
+        libc::F_OFD_GETLK | libc::F_OFD_SETLK | libc::F_OFD_SETLKW
+    );
+    if ofd && fl.l_pid != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let owner = if ofd {
+        Owner::Description(Arc::as_ptr(file) as usize)
+    } else {
+        Owner::Process(ctx.task.tg.tgid)
+    };
+    let attr = file.ops.stat()?;
+    let key = (attr.dev, attr.ino);
+    let base: i64 = match fl.l_whence as i32 {
+        libc::SEEK_SET => 0,
+        libc::SEEK_CUR => *file.pos.lock().map_err(|_| Errno::EIO)? as i64,
+        libc::SEEK_END => attr.size as i64,
+        _ => return Err(Errno::EINVAL),
+    };
+    let start = base.checked_add(fl.l_start).ok_or(Errno::EOVERFLOW)?;
+    let (start, end) = match fl.l_len {
+        0 => (start, i64::MAX),
+        n if n > 0 => (start, start.checked_add(n).ok_or(Errno::EOVERFLOW)?),
+        n => (start.checked_add(n).ok_or(Errno::EINVAL)?, start),
+    };
+    if start < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (start, end) = (
+        start as u64,
+        if end == i64::MAX {
+            u64::MAX
+        } else {
+            end as u64
+        },
+    );
+    let write = match fl.l_type as i32 {
+        libc::F_RDLCK => false,
+        libc::F_WRLCK => true,
+        libc::F_UNLCK => {
+            if matches!(cmd, libc::F_GETLK | libc::F_OFD_GETLK) {
+                return Err(Errno::EINVAL);
+            }
+            table().unlock(key, owner, start, end);
+            return Ok(0);
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    if matches!(cmd, libc::F_GETLK | libc::F_OFD_GETLK) {
+        match table().conflict(key, owner, write, start, end) {
+            None => fl.l_type = libc::F_UNLCK as i16,
+            Some(l) => {
+                fl.l_type = if l.write {
+                    libc::F_WRLCK as i16
+                } else {
+                    libc::F_RDLCK as i16
+                };
+                fl.l_whence = libc::SEEK_SET as i16;
+                fl.l_start = l.start as i64;
+                fl.l_len = if l.end == u64::MAX {
+                    0
+                } else {
+                    (l.end - l.start) as i64
+                };
+                fl.l_pid = match l.owner {
+                    Owner::Process(p) => p,
+                    Owner::Description(_) => -1,
+                };
+            }
+        }
+        ctx.write_val(addr, &fl)?;
+        return Ok(0);
+    }
+    if (write && !file.writable()) || (!write && !file.readable()) {
+        return Err(Errno::EBADF);
+    }
+    if table().try_set(key, owner, write, start, end) {
+        return Ok(0);
+    }
+    if matches!(cmd, libc::F_SETLK | libc::F_OFD_SETLK) {
+        return Err(Errno::EAGAIN);
+    }
+    super::wait_until(ctx, &table().changed, None, || {
+        table().try_set(key, owner, write, start, end)
+    })?;
+    Ok(0)
+}
+
+/// Drops the calling process's POSIX record locks on `file` (any close of
+/// a descriptor for the file does that, as on Linux).
+fn release_posix_locks(ctx: &TaskCtx, file: &OpenFile) {
+    if let Ok(a) = file.ops.stat() {
+        let owner = crate::kernel::reclock::Owner::Process(ctx.task.tg.tgid);
+        crate::kernel::reclock::table().release(owner, Some((a.dev, a.ino)));
     }
 }
 
