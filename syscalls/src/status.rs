@@ -29,6 +29,8 @@ const PRCTL_NOTE: &str = "PR_SET_NAME PR_GET_NAME PR_SET_PDEATHSIG PR_GET_PDEATH
 const ARCH_PRCTL_NOTE: &str = "ARCH_SET_FS ARCH_GET_FS only";
 /// What the sentry supports of the xattr calls.
 const XATTR_NOTE: &str = "no file system supports extended attributes yet: EOPNOTSUPP";
+/// What the sentry supports of `socket`.
+const SOCKET_NOTE: &str = "AF_UNIX stream, datagram and seqpacket; other families EAFNOSUPPORT";
 /// What the sentry supports of `futex`.
 const FUTEX_NOTE: &str = "FUTEX_WAIT WAKE REQUEUE CMP_REQUEUE WAIT_BITSET WAKE_BITSET; no PI";
 
@@ -217,6 +219,22 @@ pub fn support(s: Sysno) -> Support {
         Sysno::sched_get_priority_max => Implemented,
         Sysno::sched_get_priority_min => Implemented,
         Sysno::flock => Implemented,
+        Sysno::socket => Partial(SOCKET_NOTE),
+        Sysno::socketpair => Implemented,
+        Sysno::bind => Implemented,
+        Sysno::listen => Implemented,
+        Sysno::connect => Implemented,
+        Sysno::accept => Implemented,
+        Sysno::accept4 => Implemented,
+        Sysno::getsockname => Implemented,
+        Sysno::getpeername => Implemented,
+        Sysno::shutdown => Implemented,
+        Sysno::sendto => Implemented,
+        Sysno::recvfrom => Implemented,
+        Sysno::sendmsg => Partial("SCM_RIGHTS only; other control messages EINVAL"),
+        Sysno::recvmsg => Implemented,
+        Sysno::getsockopt => Partial("SOL_SOCKET: SO_TYPE SO_DOMAIN SO_PROTOCOL SO_ERROR SO_ACCEPTCONN SO_RCVBUF SO_SNDBUF SO_PEERCRED; others ENOPROTOOPT"),
+        Sysno::setsockopt => Partial("SOL_SOCKET: SO_TYPE SO_DOMAIN SO_PROTOCOL SO_ERROR SO_ACCEPTCONN SO_RCVBUF SO_SNDBUF SO_PEERCRED; others ENOPROTOOPT"),
         Sysno::rseq => Unsupported,
         _ => Unsupported,
     }

@@ -16,6 +16,7 @@ pub mod devfs;
 pub mod fdtable;
 pub mod gofer;
 pub mod host;
+pub mod overlay;
 pub mod pipe;
 pub mod procfs;
 pub mod tmpfs;
@@ -235,7 +236,7 @@ pub mod poll {
 }
 
 /// Operations on an open file. Nothing here blocks.
-pub trait FileOps: Send + Sync + 'static {
+pub trait FileOps: Any + Send + Sync {
     /// Reads at `off` (ignored by stream files). `EAGAIN` when it would block.
     fn read(&self, _buf: &mut [u8], _off: u64) -> SysResult<usize> {
         Err(Errno::EINVAL)

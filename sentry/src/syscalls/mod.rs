@@ -12,6 +12,7 @@ pub mod fsops;
 pub mod futex;
 pub mod mem;
 pub mod misc;
+pub mod net;
 pub mod path;
 pub mod perm;
 pub mod poll;
@@ -215,6 +216,22 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_sched_get_priority_max => misc::sys_sched_priority_range,
         SYS_sched_get_priority_min => misc::sys_sched_priority_range,
         SYS_flock => misc::sys_flock,
+        SYS_socket => net::sys_socket,
+        SYS_socketpair => net::sys_socketpair,
+        SYS_bind => net::sys_bind,
+        SYS_listen => net::sys_listen,
+        SYS_connect => net::sys_connect,
+        SYS_accept => net::sys_accept,
+        SYS_accept4 => net::sys_accept4,
+        SYS_getsockname => net::sys_getsockname,
+        SYS_getpeername => net::sys_getpeername,
+        SYS_shutdown => net::sys_shutdown,
+        SYS_sendto => net::sys_sendto,
+        SYS_recvfrom => net::sys_recvfrom,
+        SYS_sendmsg => net::sys_sendmsg,
+        SYS_recvmsg => net::sys_recvmsg,
+        SYS_getsockopt => net::sys_getsockopt,
+        SYS_setsockopt => net::sys_setsockopt,
         _ => return None,
     };
     Some(h)
