@@ -60,6 +60,19 @@ fn registry() -> &'static Mutex<HashMap<NameKey, Weak<UnixSocket>>> {
     R.get_or_init(Default::default)
 }
 
+/// What one receive returned.
+#[derive(Default)]
+pub struct Received {
+    /// Bytes copied into the caller's buffer.
+    pub len: usize,
+    /// The message's full length (larger than `len` when truncated).
+    pub full_len: usize,
+    /// Descriptions passed with it.
+    pub files: Vec<Arc<OpenFile>>,
+    /// The sender's address (datagrams).
+    pub from: Option<UnixName>,
+}
+
 /// A message (datagram/seqpacket) or a chunk of a stream.
 pub struct Msg {
     /// Payload.
@@ -359,11 +372,7 @@ impl UnixSocket {
     /// chunk that carries descriptors); message sockets return one message
     /// (truncated to `buf`, with its true length second). EAGAIN when
     /// nothing is queued and the peer may still send.
-    pub fn recv(
-        &self,
-        buf: &mut [u8],
-        peek: bool,
-    ) -> SysResult<(usize, usize, Vec<Arc<OpenFile>>, Option<UnixName>)> {
+    pub fn recv(&self, buf: &mut [u8], peek: bool) -> SysResult<Received> {
         let mut st = self.st()?;
         if st.rx.is_empty() {
             let eof = st.shut_rd
@@ -372,7 +381,7 @@ impl UnixSocket {
                 || (self.kind != libc::SOCK_DGRAM
                     && matches!(&st.conn, Conn::Connected(p) if p.strong_count() == 0));
             return if eof {
-                Ok((0, 0, Vec::new(), None))
+                Ok(Received::default())
             } else {
                 Err(Errno::EAGAIN)
             };
@@ -395,7 +404,12 @@ impl UnixSocket {
             }
             drop(st);
             self.notify_both();
-            return Ok((n, full, files, from));
+            return Ok(Received {
+                len: n,
+                full_len: full,
+                files,
+                from,
+            });
         }
         let mut done = 0;
         let mut files = Vec::new();
@@ -430,7 +444,12 @@ impl UnixSocket {
         }
         drop(st);
         self.notify_both();
-        Ok((done, done, files, None))
+        Ok(Received {
+            len: done,
+            full_len: done,
+            files,
+            from: None,
+        })
     }
 
     /// shutdown(2).
@@ -482,7 +501,7 @@ impl UnixSocket {
 
 impl FileOps for UnixSocket {
     fn read(&self, buf: &mut [u8], _off: u64) -> SysResult<usize> {
-        self.recv(buf, false).map(|(n, _, _, _)| n)
+        self.recv(buf, false).map(|r| r.len)
     }
     fn write(&self, buf: &[u8], _off: u64) -> SysResult<usize> {
         self.send(buf, Vec::new(), None)

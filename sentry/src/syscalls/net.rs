@@ -348,12 +348,15 @@ pub fn sys_sendto(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     send_common(ctx, a[0] as i32, &data, Vec::new(), a[3] as i32, to)
 }
 
-fn recv_common(
-    ctx: &TaskCtx,
-    fd: i32,
-    len: usize,
-    flags: i32,
-) -> SysResult<(Vec<u8>, usize, Vec<Arc<OpenFile>>, Option<UnixName>)> {
+/// Received bytes plus what came with them.
+struct Got {
+    data: Vec<u8>,
+    full: usize,
+    files: Vec<Arc<OpenFile>>,
+    from: Option<UnixName>,
+}
+
+fn recv_common(ctx: &TaskCtx, fd: i32, len: usize, flags: i32) -> SysResult<Got> {
     if flags & !RECV_FLAGS != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
@@ -365,15 +368,21 @@ fn recv_common(
     } else {
         block_on(ctx, &[s.as_ref()], None, || s.recv(&mut buf, peek))?
     };
-    let (n, full, files, from) = r;
-    buf.truncate(n);
-    Ok((buf, full, files, from))
+    buf.truncate(r.len);
+    Ok(Got {
+        data: buf,
+        full: r.full_len,
+        files: r.files,
+        from: r.from,
+    })
 }
 
 /// recvfrom.
 pub fn sys_recvfrom(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let flags = a[3] as i32;
-    let (data, full, _files, from) = recv_common(ctx, a[0] as i32, a[2] as usize, flags)?;
+    let Got {
+        data, full, from, ..
+    } = recv_common(ctx, a[0] as i32, a[2] as usize, flags)?;
     ctx.write_bytes(a[1], &data)?;
     write_addr(ctx, from.as_ref(), a[4], a[5])?;
     Ok(if flags & libc::MSG_TRUNC != 0 {
@@ -458,7 +467,12 @@ pub fn sys_recvmsg(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         .iter()
         .map(|(_, l)| *l as usize)
         .fold(0usize, |s, l| s.saturating_add(l));
-    let (data, full, got_files, from) = recv_common(ctx, a[0] as i32, want, flags)?;
+    let Got {
+        data,
+        full,
+        files: got_files,
+        from,
+    } = recv_common(ctx, a[0] as i32, want, flags)?;
     let mut off = 0;
     for (base, len) in iov {
         if off >= data.len() {
