@@ -7,7 +7,7 @@ use nix::errno::Errno;
 
 use crate::protocol::{
     decode, encode, validate_name, DirEntry, Fid, FileAttr, FsStat, Request, RequestMessage,
-    Response, ResponseMessage, MAX_MESSAGE_SIZE, MAX_WALK_COMPONENTS,
+    Response, ResponseMessage, SetAttr, MAX_MESSAGE_SIZE, MAX_WALK_COMPONENTS,
 };
 use crate::transport::{peer_hung_up, recv_packet, send_packet};
 use crate::GoferError;
@@ -142,6 +142,268 @@ impl GoferClient {
         }
     }
 
+    /// Creates the regular file `name` in the directory `dir` (failing
+    /// with `EEXIST` if the name exists, even as a symlink) and opens it
+    /// with `flags` (an access mode plus status flags such as `O_APPEND`;
+    /// see [`Request::Create`]). The new file gets exactly `mode & 0o7777`
+    /// and, where the gofer may chown, `uid`/`gid`. Returns a fid for it,
+    /// its attributes, and the open host fd (close-on-exec here).
+    pub fn create(
+        &self,
+        dir: Fid,
+        name: &[u8],
+        flags: i32,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> Result<(Fid, FileAttr, OwnedFd), GoferError> {
+        validate_name(name).map_err(GoferError::Errno)?;
+        let request = Request::Create {
+            dir,
+            name: name.to_vec(),
+            flags: u32::from_ne_bytes(flags.to_ne_bytes()),
+            mode,
+            uid,
+            gid,
+        };
+        match self.call(request)? {
+            (Response::Created { fid, attr }, Some(fd)) => Ok((fid, attr, fd)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Creates the directory `name` in `dir` with `mode & 0o7777` and
+    /// owner `uid`/`gid`; returns a fid for it and its attributes.
+    pub fn mkdir(
+        &self,
+        dir: Fid,
+        name: &[u8],
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> Result<(Fid, FileAttr), GoferError> {
+        validate_name(name).map_err(GoferError::Errno)?;
+        self.new_node(Request::Mkdir {
+            dir,
+            name: name.to_vec(),
+            mode,
+            uid,
+            gid,
+        })
+    }
+
+    /// Creates a FIFO, socket inode or empty regular file `name` in `dir`
+    /// as `mode`'s `S_IFMT` bits say (device nodes are `EPERM`); returns a
+    /// fid for it and its attributes.
+    pub fn mknod(
+        &self,
+        dir: Fid,
+        name: &[u8],
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> Result<(Fid, FileAttr), GoferError> {
+        validate_name(name).map_err(GoferError::Errno)?;
+        self.new_node(Request::Mknod {
+            dir,
+            name: name.to_vec(),
+            mode,
+            uid,
+            gid,
+        })
+    }
+
+    /// Creates the symlink `name` in `dir` pointing at `target`; returns a
+    /// fid for it and its attributes.
+    pub fn symlink(
+        &self,
+        dir: Fid,
+        name: &[u8],
+        target: &[u8],
+        uid: u32,
+        gid: u32,
+    ) -> Result<(Fid, FileAttr), GoferError> {
+        validate_name(name).map_err(GoferError::Errno)?;
+        self.new_node(Request::Symlink {
+            dir,
+            name: name.to_vec(),
+            target: target.to_vec(),
+            uid,
+            gid,
+        })
+    }
+
+    /// Makes `name` in `dir` a hard link to the file behind `target`.
+    pub fn link(&self, dir: Fid, name: &[u8], target: Fid) -> Result<(), GoferError> {
+        validate_name(name).map_err(GoferError::Errno)?;
+        self.ok(Request::Link {
+            dir,
+            name: name.to_vec(),
+            target,
+        })
+    }
+
+    /// Removes `name` from `dir`; `flags` is 0 or `AT_REMOVEDIR`.
+    pub fn unlink(&self, dir: Fid, name: &[u8], flags: i32) -> Result<(), GoferError> {
+        validate_name(name).map_err(GoferError::Errno)?;
+        self.ok(Request::Unlink {
+            dir,
+            name: name.to_vec(),
+            flags: u32::from_ne_bytes(flags.to_ne_bytes()),
+        })
+    }
+
+    /// Renames `old_name` in `old_dir` to `new_name` in `new_dir`, with
+    /// `flags` a subset of `RENAME_NOREPLACE | RENAME_EXCHANGE`. Fids of
+    /// the moved file(s) stay valid.
+    pub fn rename(
+        &self,
+        old_dir: Fid,
+        old_name: &[u8],
+        new_dir: Fid,
+        new_name: &[u8],
+        flags: u32,
+    ) -> Result<(), GoferError> {
+        validate_name(old_name).map_err(GoferError::Errno)?;
+        validate_name(new_name).map_err(GoferError::Errno)?;
+        self.ok(Request::Rename {
+            old_dir,
+            old_name: old_name.to_vec(),
+            new_dir,
+            new_name: new_name.to_vec(),
+            flags,
+        })
+    }
+
+    /// Applies the changes in `attr` to the file behind `fid` (owner, then
+    /// mode, size and times) and returns its new attributes.
+    pub fn setattr(&self, fid: Fid, attr: &SetAttr) -> Result<FileAttr, GoferError> {
+        let request = Request::Setattr {
+            fid,
+            mode: attr.mode,
+            uid: attr.uid,
+            gid: attr.gid,
+            size: attr.size,
+            atime: attr.atime,
+            mtime: attr.mtime,
+        };
+        match self.call(request)? {
+            (Response::Attr(attr), None) => Ok(attr),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Flushes the regular file or directory behind `fid` to storage
+    /// (`fdatasync` if `datasync`).
+    pub fn fsync(&self, fid: Fid, datasync: bool) -> Result<(), GoferError> {
+        self.ok(Request::Fsync { fid, datasync })
+    }
+
+    /// Reads the extended attribute `name` (`user.*` or `trusted.*`) into
+    /// a value of at most `size` bytes (`ERANGE` if it is longer). `size`
+    /// must not be 0: use [`GoferClient::getxattr_size`] for the length.
+    pub fn getxattr(&self, fid: Fid, name: &[u8], size: u32) -> Result<Vec<u8>, GoferError> {
+        if size == 0 {
+            return Err(GoferError::Errno(libc::EINVAL));
+        }
+        let request = Request::GetXattr {
+            fid,
+            name: name.to_vec(),
+            size,
+        };
+        self.xattr(request, size)
+    }
+
+    /// The length of the extended attribute `name`'s value.
+    pub fn getxattr_size(&self, fid: Fid, name: &[u8]) -> Result<u64, GoferError> {
+        self.xattr_len(Request::GetXattr {
+            fid,
+            name: name.to_vec(),
+            size: 0,
+        })
+    }
+
+    /// Lists the extended attribute names (`user.*` and `trusted.*` only)
+    /// as NUL-terminated names, at most `size` bytes in all (`ERANGE` if
+    /// longer). `size` must not be 0: use
+    /// [`GoferClient::listxattr_size`] for the length.
+    pub fn listxattr(&self, fid: Fid, size: u32) -> Result<Vec<u8>, GoferError> {
+        if size == 0 {
+            return Err(GoferError::Errno(libc::EINVAL));
+        }
+        self.xattr(Request::ListXattr { fid, size }, size)
+    }
+
+    /// The length of [`GoferClient::listxattr`]'s list.
+    pub fn listxattr_size(&self, fid: Fid) -> Result<u64, GoferError> {
+        self.xattr_len(Request::ListXattr { fid, size: 0 })
+    }
+
+    /// Sets the extended attribute `name` to `value`; `flags` is a subset
+    /// of `XATTR_CREATE | XATTR_REPLACE`.
+    pub fn setxattr(
+        &self,
+        fid: Fid,
+        name: &[u8],
+        value: &[u8],
+        flags: i32,
+    ) -> Result<(), GoferError> {
+        self.ok(Request::SetXattr {
+            fid,
+            name: name.to_vec(),
+            value: value.to_vec(),
+            flags: u32::from_ne_bytes(flags.to_ne_bytes()),
+        })
+    }
+
+    /// Removes the extended attribute `name`.
+    pub fn removexattr(&self, fid: Fid, name: &[u8]) -> Result<(), GoferError> {
+        self.ok(Request::RemoveXattr {
+            fid,
+            name: name.to_vec(),
+        })
+    }
+
+    /// A request answered by [`Response::NewNode`].
+    fn new_node(&self, request: Request) -> Result<(Fid, FileAttr), GoferError> {
+        match self.call(request)? {
+            (Response::NewNode { fid, attr }, None) => Ok((fid, attr)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// A request answered by [`Response::Ok`].
+    fn ok(&self, request: Request) -> Result<(), GoferError> {
+        match self.call(request)? {
+            (Response::Ok, None) => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// An xattr request answered by at most `size` bytes.
+    fn xattr(&self, request: Request, size: u32) -> Result<Vec<u8>, GoferError> {
+        match self.call(request)? {
+            (Response::Xattr(data), None) => {
+                if u32::try_from(data.len()).map_or(true, |len| len > size) {
+                    return Err(GoferError::Protocol(format!(
+                        "{} bytes of xattr data for a {size}-byte buffer",
+                        data.len()
+                    )));
+                }
+                Ok(data)
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// An xattr request answered by a length.
+    fn xattr_len(&self, request: Request) -> Result<u64, GoferError> {
+        match self.call(request)? {
+            (Response::XattrLen(len), None) => Ok(len),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// Sends `request` and waits for its reply. A [`Response::Error`] is
     /// turned into [`GoferError::Errno`].
     fn call(&self, request: Request) -> Result<(Response, Option<OwnedFd>), GoferError> {
@@ -214,6 +476,10 @@ fn unexpected((response, fd): (Response, Option<OwnedFd>)) -> GoferError {
         Response::Ok => "Ok",
         Response::Statfs(_) => "Statfs",
         Response::Error { .. } => "Error",
+        Response::Created { .. } => "Created",
+        Response::NewNode { .. } => "NewNode",
+        Response::Xattr(_) => "Xattr",
+        Response::XattrLen(_) => "XattrLen",
     };
     let fd = if fd.is_some() { " with an fd" } else { "" };
     GoferError::Protocol(format!("unexpected reply {what}{fd}"))

@@ -10,8 +10,11 @@
 //!    Without `CAP_SYS_ADMIN` this step is skipped with a warning; the
 //!    server's walk rules alone keep fids beneath the root.
 //! 2. Open the root as an `O_PATH | O_DIRECTORY` fd for `serve`.
-//! 3. Set `no_new_privs`.
-//! 4. Install the seccomp allowlist from `gofer/seccomp/gofer.json`
+//! 3. Clear the umask, so files the sentry creates get exactly the mode it
+//!    asks for (it applies the workload's umask itself; the server also
+//!    corrects a mode the umask masked, at the cost of an extra call).
+//! 4. Set `no_new_privs`.
+//! 5. Install the seccomp allowlist from `gofer/seccomp/gofer.json`
 //!    ([`install_seccomp`]): anything else kills the process.
 
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -48,6 +51,7 @@ pub fn confine(root: &Path) -> Result<OwnedFd, GoferError> {
     } else {
         open_dir(&root)?
     };
+    nix::sys::stat::umask(Mode::empty());
     nix::sys::prctl::set_no_new_privs().map_err(GoferError::sys("prctl(PR_SET_NO_NEW_PRIVS)"))?;
     install_seccomp()?;
     Ok(root_fd)
@@ -135,6 +139,13 @@ pub fn install_seccomp() -> Result<(), GoferError> {
     Ok(())
 }
 
+/// [`open_dir`] for the crate's unit tests.
+#[cfg(test)]
+pub(crate) fn tests_open_dir(path: &Path) -> OwnedFd {
+    #[allow(clippy::unwrap_used)]
+    open_dir(path).unwrap()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -149,5 +160,17 @@ mod tests {
             "BPF program too long: {}",
             filter.len()
         );
+    }
+
+    #[test]
+    fn policy_flag_constants_match_libc() {
+        // gofer.json spells these openat flags as numbers.
+        let tmpfile_only = libc::O_TMPFILE & !libc::O_DIRECTORY;
+        assert!(SECCOMP_JSON.contains(&format!("\"masked_eq\": {}", libc::O_CREAT | tmpfile_only)));
+        assert!(SECCOMP_JSON.contains(&format!(
+            "\"masked_eq\": {}",
+            libc::O_CREAT | libc::O_EXCL | tmpfile_only
+        )));
+        assert!(SECCOMP_JSON.contains(&format!("\"val\": {}", libc::O_CREAT | libc::O_EXCL)));
     }
 }

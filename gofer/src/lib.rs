@@ -2,8 +2,10 @@
 //!
 //! The sentry never touches host files by path. It asks the gofer — a
 //! separate, confined process — to walk, stat, list and open files beneath
-//! one root directory, over a `SOCK_SEQPACKET` socket. Opened files come
-//! back as donated host fds, so reads and writes need no round trip.
+//! one root directory, and (unless it serves read-only) to create, link,
+//! remove, rename and change them and their extended attributes, over a
+//! `SOCK_SEQPACKET` socket. Opened and created files come back as donated
+//! host fds, so reads and writes need no round trip.
 //!
 //! * [`protocol`] — the wire messages and their encoding.
 //! * [`server`] — the gofer's request loop, [`server::serve`].

@@ -4,13 +4,13 @@
 //! types encoded with [`postcard`]; a request is a [`RequestMessage`] and its
 //! reply a [`ResponseMessage`] carrying the same `tag`. A host file
 //! descriptor is donated with `SCM_RIGHTS` alongside a [`Response::Opened`]
-//! reply, and never alongside anything else.
+//! or [`Response::Created`] reply, and never alongside anything else.
 //!
 //! # Evolving the protocol
 //!
 //! postcard encodes an enum variant by its index, so new requests and
-//! responses (create, mkdir, unlink, rename, setattr, xattrs, ...) must be
-//! *appended* to [`Request`] / [`Response`]; existing variants must never be
+//! responses must be *appended* to [`Request`] / [`Response`] (as the
+//! write requests from [`Request::Create`] on were); existing variants must never be
 //! reordered or removed. A server that receives a variant it does not know
 //! fails to decode it and replies `EINVAL`, so a newer sentry talking to an
 //! older gofer gets a clean error instead of a hang.
@@ -29,14 +29,34 @@ pub type Fid = u64;
 /// clunked.
 pub const ROOT_FID: Fid = 0;
 
-/// Largest encoded message, in bytes, in either direction.
-pub const MAX_MESSAGE_SIZE: usize = 64 * 1024;
+/// Largest encoded message, in bytes, in either direction: room for a
+/// [`MAX_XATTR_VALUE_LEN`]-byte extended attribute value plus its request
+/// or reply framing.
+pub const MAX_MESSAGE_SIZE: usize = 64 * 1024 + 4096;
 
 /// Longest single path component, in bytes (Linux `NAME_MAX`).
 pub const MAX_NAME_LEN: usize = 255;
 
 /// Most components one [`Request::Walk`] may carry.
 pub const MAX_WALK_COMPONENTS: usize = 64;
+
+/// Longest symlink target [`Request::Symlink`] accepts, in bytes (Linux
+/// `PATH_MAX - 1`).
+pub const MAX_SYMLINK_TARGET_LEN: usize = 4095;
+
+/// Longest extended attribute name, in bytes, namespace prefix included
+/// (Linux `XATTR_NAME_MAX`).
+pub const MAX_XATTR_NAME_LEN: usize = 255;
+
+/// Largest extended attribute value, in bytes (Linux `XATTR_SIZE_MAX`).
+pub const MAX_XATTR_VALUE_LEN: usize = 64 * 1024;
+
+/// Largest extended attribute name list, in bytes (Linux `XATTR_LIST_MAX`).
+pub const MAX_XATTR_LIST_LEN: usize = 64 * 1024;
+
+/// Extended attribute namespaces the gofer serves; names in any other
+/// namespace are refused with `EOPNOTSUPP`.
+pub const XATTR_NAMESPACES: [&[u8]; 2] = [b"user.", b"trusted."];
 
 /// Approximate budget, in encoded bytes, of the entries in one
 /// [`Response::Dirents`] reply.
@@ -126,9 +146,39 @@ pub struct FsStat {
     pub flags: u64,
 }
 
+/// The attribute changes of a [`Request::Setattr`], for
+/// [`crate::client::GoferClient::setattr`]. `None` leaves an attribute
+/// alone.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetAttr {
+    /// New permission bits (`mode & 0o7777` is applied).
+    pub mode: Option<u32>,
+    /// New owner.
+    pub uid: Option<u32>,
+    /// New group.
+    pub gid: Option<u32>,
+    /// New size (regular files only).
+    pub size: Option<u64>,
+    /// New access time as (seconds, nanoseconds); the nanoseconds may be
+    /// `UTIME_NOW` or `UTIME_OMIT`.
+    pub atime: Option<(i64, u32)>,
+    /// New modification time, as `atime`.
+    pub mtime: Option<(i64, u32)>,
+}
+
 /// A request from the sentry to the gofer.
 ///
 /// Append new variants at the end only (see the module documentation).
+///
+/// # Write requests
+///
+/// Every request from [`Request::Create`] on that modifies the host file
+/// system (all but [`Request::Fsync`], [`Request::GetXattr`] and
+/// [`Request::ListXattr`]) is refused with `EROFS` by a read-only server.
+/// Names are single components checked like [`Request::Walk`]'s
+/// ([`validate_name`]); every operation is made relative to the parent
+/// directory's fd, never follows a symlink, and a `dir` fid that is not a
+/// directory (a symlink included) fails with `ENOTDIR`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// Walk `names` one component at a time starting at `fid`, allocating
@@ -178,6 +228,185 @@ pub enum Request {
         /// Any fid on the file system.
         fid: Fid,
     },
+    /// Create the regular file `name` in `dir` (`O_CREAT | O_EXCL`, so an
+    /// existing name, a symlink included, is `EEXIST`) and open it. The
+    /// reply is [`Response::Created`] with a fid for the new file and the
+    /// opened fd in `SCM_RIGHTS`.
+    Create {
+        /// Directory to create in.
+        dir: Fid,
+        /// Name of the new file.
+        name: Vec<u8>,
+        /// Open flags: an access mode plus any of `O_APPEND`,
+        /// `O_NONBLOCK`, `O_DSYNC`, `O_SYNC`, `O_DIRECT`, `O_NOATIME`,
+        /// `O_LARGEFILE`, `O_CLOEXEC`, `O_NOCTTY`, `O_NOFOLLOW`,
+        /// `O_ASYNC`, and the no-ops `O_CREAT`, `O_EXCL` and `O_TRUNC`;
+        /// anything else (`O_DIRECTORY`, `O_TMPFILE`, `O_PATH`) is
+        /// `EINVAL`.
+        flags: u32,
+        /// Permission bits; exactly `mode & 0o7777` is applied (the
+        /// gofer's umask does not apply: the sentry applies the
+        /// workload's).
+        mode: u32,
+        /// Owner of the new file (applied when the gofer may chown).
+        uid: u32,
+        /// Group of the new file (applied when the gofer may chown).
+        gid: u32,
+    },
+    /// Create the directory `name` in `dir`; replies [`Response::NewNode`].
+    Mkdir {
+        /// Parent directory.
+        dir: Fid,
+        /// Name of the new directory.
+        name: Vec<u8>,
+        /// Permission bits (`mode & 0o7777`).
+        mode: u32,
+        /// Owner.
+        uid: u32,
+        /// Group.
+        gid: u32,
+    },
+    /// Create a FIFO, a socket inode or an empty regular file, as the
+    /// `S_IFMT` bits of `mode` say (0 means regular); replies
+    /// [`Response::NewNode`]. Device nodes and directories are `EPERM`,
+    /// any other type `EINVAL`.
+    Mknod {
+        /// Parent directory.
+        dir: Fid,
+        /// Name of the new node.
+        name: Vec<u8>,
+        /// File type and permission bits.
+        mode: u32,
+        /// Owner.
+        uid: u32,
+        /// Group.
+        gid: u32,
+    },
+    /// Create the symlink `name` in `dir` pointing at `target` (1 to
+    /// [`MAX_SYMLINK_TARGET_LEN`] bytes, no NUL; anything else is allowed
+    /// since the gofer never follows it); replies [`Response::NewNode`].
+    Symlink {
+        /// Parent directory.
+        dir: Fid,
+        /// Name of the new symlink.
+        name: Vec<u8>,
+        /// Link target, stored verbatim.
+        target: Vec<u8>,
+        /// Owner.
+        uid: u32,
+        /// Group.
+        gid: u32,
+    },
+    /// Make `name` in `dir` a new hard link to the file behind `target`
+    /// (not a directory: `EPERM`); replies [`Response::Ok`].
+    Link {
+        /// Directory for the new name.
+        dir: Fid,
+        /// The new name.
+        name: Vec<u8>,
+        /// The file to link to.
+        target: Fid,
+    },
+    /// Remove `name` from `dir`: `flags` is 0 for a non-directory or
+    /// `AT_REMOVEDIR` for an empty directory (anything else `EINVAL`).
+    /// Replies [`Response::Ok`].
+    Unlink {
+        /// Parent directory.
+        dir: Fid,
+        /// Name to remove.
+        name: Vec<u8>,
+        /// 0 or `AT_REMOVEDIR`.
+        flags: u32,
+    },
+    /// `renameat2(old_dir, old_name, new_dir, new_name, flags)` with
+    /// `flags` a subset of `RENAME_NOREPLACE | RENAME_EXCHANGE` (else
+    /// `EINVAL`). Fids of the moved file(s) keep working and reopen
+    /// through the new name. Replies [`Response::Ok`].
+    Rename {
+        /// Directory holding the old name.
+        old_dir: Fid,
+        /// Old name.
+        old_name: Vec<u8>,
+        /// Directory for the new name.
+        new_dir: Fid,
+        /// New name.
+        new_name: Vec<u8>,
+        /// `RENAME_*` flags.
+        flags: u32,
+    },
+    /// Change attributes of the file behind `fid`, in the order owner,
+    /// mode, size, times; replies [`Response::Attr`] with the result.
+    /// A mode on a symlink is `EOPNOTSUPP` (as `fchmodat` with
+    /// `AT_SYMLINK_NOFOLLOW`); a size on a directory is `EISDIR` and on
+    /// anything else but a regular file `EINVAL`.
+    Setattr {
+        /// File to change.
+        fid: Fid,
+        /// New permission bits (`mode & 0o7777`).
+        mode: Option<u32>,
+        /// New owner.
+        uid: Option<u32>,
+        /// New group.
+        gid: Option<u32>,
+        /// New size.
+        size: Option<u64>,
+        /// New access time (seconds, nanoseconds or `UTIME_NOW` /
+        /// `UTIME_OMIT`).
+        atime: Option<(i64, u32)>,
+        /// New modification time, as `atime`.
+        mtime: Option<(i64, u32)>,
+    },
+    /// Flush the regular file or directory behind `fid` to storage
+    /// (`fdatasync` if `datasync`, else `fsync`); other file types are
+    /// `EINVAL`. Replies [`Response::Ok`].
+    Fsync {
+        /// File to flush.
+        fid: Fid,
+        /// Flush only the data and the metadata needed to read it.
+        datasync: bool,
+    },
+    /// Read the extended attribute `name` (only the
+    /// [`XATTR_NAMESPACES`]; others are `EOPNOTSUPP`). With `size` 0 the
+    /// reply is [`Response::XattrLen`]; otherwise [`Response::Xattr`], or
+    /// `ERANGE` if the value is longer than `size`.
+    GetXattr {
+        /// File to read from.
+        fid: Fid,
+        /// Attribute name, namespace prefix included.
+        name: Vec<u8>,
+        /// Caller's buffer size, or 0 to ask for the length.
+        size: u32,
+    },
+    /// List the extended attribute names (of the [`XATTR_NAMESPACES`]
+    /// only), NUL-terminated and concatenated. With `size` 0 the reply is
+    /// [`Response::XattrLen`]; otherwise [`Response::Xattr`], or `ERANGE`
+    /// if the list is longer than `size`.
+    ListXattr {
+        /// File to list.
+        fid: Fid,
+        /// Caller's buffer size, or 0 to ask for the length.
+        size: u32,
+    },
+    /// Set the extended attribute `name` to `value` (at most
+    /// [`MAX_XATTR_VALUE_LEN`] bytes) with `flags` a subset of
+    /// `XATTR_CREATE | XATTR_REPLACE`. Replies [`Response::Ok`].
+    SetXattr {
+        /// File to change.
+        fid: Fid,
+        /// Attribute name, namespace prefix included.
+        name: Vec<u8>,
+        /// New value.
+        value: Vec<u8>,
+        /// `XATTR_*` flags.
+        flags: u32,
+    },
+    /// Remove the extended attribute `name`. Replies [`Response::Ok`].
+    RemoveXattr {
+        /// File to change.
+        fid: Fid,
+        /// Attribute name, namespace prefix included.
+        name: Vec<u8>,
+    },
 }
 
 /// A reply from the gofer to the sentry.
@@ -220,6 +449,29 @@ pub enum Response {
         /// Positive `errno` value.
         errno: i32,
     },
+    /// Reply to [`Request::Create`]: a fid for the new file (as if walked
+    /// to) and its attributes; the fd opened by the creation rides in
+    /// `SCM_RIGHTS`.
+    Created {
+        /// Fid of the new file.
+        fid: Fid,
+        /// Its attributes.
+        attr: FileAttr,
+    },
+    /// Reply to [`Request::Mkdir`], [`Request::Mknod`] and
+    /// [`Request::Symlink`]: a fid for the new file and its attributes.
+    NewNode {
+        /// Fid of the new file.
+        fid: Fid,
+        /// Its attributes.
+        attr: FileAttr,
+    },
+    /// Reply to [`Request::GetXattr`] (a value) or [`Request::ListXattr`]
+    /// (NUL-terminated names), never longer than the request's `size`.
+    Xattr(Vec<u8>),
+    /// Reply to [`Request::GetXattr`] or [`Request::ListXattr`] with
+    /// `size` 0: the length a buffer needs.
+    XattrLen(u64),
 }
 
 /// A tagged request: what one packet from the sentry holds.
@@ -290,6 +542,23 @@ pub fn validate_name(name: &[u8]) -> Result<(), i32> {
     Ok(())
 }
 
+/// Checks an extended attribute name: `ERANGE` if empty or longer than
+/// [`MAX_XATTR_NAME_LEN`], `EINVAL` with a NUL or with nothing after the
+/// namespace prefix, `EOPNOTSUPP` outside the [`XATTR_NAMESPACES`].
+pub fn validate_xattr_name(name: &[u8]) -> Result<(), i32> {
+    if name.is_empty() || name.len() > MAX_XATTR_NAME_LEN {
+        return Err(libc::ERANGE);
+    }
+    if name.contains(&0) {
+        return Err(libc::EINVAL);
+    }
+    match XATTR_NAMESPACES.iter().find(|ns| name.starts_with(ns)) {
+        Some(ns) if name.len() == ns.len() => Err(libc::EINVAL),
+        Some(_) => Ok(()),
+        None => Err(libc::EOPNOTSUPP),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -355,6 +624,74 @@ mod tests {
             },
         };
         assert!(encode(&req).is_ok());
+        // The largest extended attribute value, both ways.
+        let req = RequestMessage {
+            tag: u64::MAX,
+            request: Request::SetXattr {
+                fid: u64::MAX,
+                name: vec![b'x'; MAX_XATTR_NAME_LEN],
+                value: vec![0xff; MAX_XATTR_VALUE_LEN],
+                flags: u32::MAX,
+            },
+        };
+        assert!(encode(&req).is_ok());
+        let resp = ResponseMessage {
+            tag: u64::MAX,
+            response: Response::Xattr(vec![0xff; MAX_XATTR_VALUE_LEN.max(MAX_XATTR_LIST_LEN)]),
+        };
+        assert!(encode(&resp).is_ok());
+        let req = RequestMessage {
+            tag: u64::MAX,
+            request: Request::Symlink {
+                dir: u64::MAX,
+                name: vec![b'x'; MAX_NAME_LEN],
+                target: vec![b'x'; MAX_SYMLINK_TARGET_LEN],
+                uid: u32::MAX,
+                gid: u32::MAX,
+            },
+        };
+        assert!(encode(&req).is_ok());
+    }
+
+    #[test]
+    fn existing_variants_keep_their_indices() {
+        // postcard encodes the variant index right after the tag; the
+        // read-side variants must keep the numbers older peers know.
+        let idx = |r: Request| encode(&RequestMessage { tag: 0, request: r }).unwrap()[1];
+        assert_eq!(idx(Request::Statfs { fid: 0 }), 6);
+        assert_eq!(
+            idx(Request::RemoveXattr {
+                fid: 0,
+                name: vec![]
+            }),
+            19
+        );
+        let idx = |r: Response| {
+            encode(&ResponseMessage {
+                tag: 0,
+                response: r,
+            })
+            .unwrap()[1]
+        };
+        assert_eq!(idx(Response::Error { errno: 1 }), 7);
+        assert_eq!(idx(Response::XattrLen(0)), 11);
+    }
+
+    #[test]
+    fn xattr_names() {
+        assert_eq!(validate_xattr_name(b"user.a"), Ok(()));
+        assert_eq!(validate_xattr_name(b"trusted.overlay.x"), Ok(()));
+        assert_eq!(validate_xattr_name(b"user."), Err(libc::EINVAL));
+        assert_eq!(validate_xattr_name(b"user.a\0"), Err(libc::EINVAL));
+        assert_eq!(validate_xattr_name(b""), Err(libc::ERANGE));
+        assert_eq!(validate_xattr_name(&[b'a'; 256]), Err(libc::ERANGE));
+        for ns in [
+            &b"security.selinux"[..],
+            b"system.posix_acl_access",
+            b"usera",
+        ] {
+            assert_eq!(validate_xattr_name(ns), Err(libc::EOPNOTSUPP));
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, pipe, ForkResult, Pid};
 use rvisor_gofer::client::GoferClient;
 use rvisor_gofer::confine::install_seccomp;
-use rvisor_gofer::protocol::{Response, ROOT_FID};
+use rvisor_gofer::protocol::{Response, SetAttr, ROOT_FID};
 use rvisor_gofer::server::{serve, ServerOptions};
 
 /// Forks; `None` in the child, which must end with [`child_exit`].
@@ -73,6 +73,97 @@ fn exercise(c: &GoferClient) {
         libc::ENOENT
     );
     for (fid, _) in walked {
+        c.clunk(fid).unwrap();
+    }
+    exercise_writes(c);
+}
+
+/// Every write request, successes and refusals, so that each system call
+/// they need is made under the filter.
+fn exercise_writes(c: &GoferClient) {
+    let (uid, gid) = (1234, 5678);
+    // The child inherited the test's umask, so modes need correcting
+    // (fchmod for Create, fchmodat2 for Mkdir/Mknod).
+    let (file, attr, fd) = c
+        .create(ROOT_FID, b"new", libc::O_RDWR, 0o666, uid, gid)
+        .unwrap();
+    assert_eq!(attr.mode & 0o7777, 0o666);
+    File::from(fd).write_all(b"0123456789").unwrap();
+    assert_eq!(
+        c.create(ROOT_FID, b"new", libc::O_RDWR, 0o666, uid, gid)
+            .unwrap_err()
+            .errno(),
+        libc::EEXIST
+    );
+    let (dir, attr) = c.mkdir(ROOT_FID, b"dir", 0o777, uid, gid).unwrap();
+    assert_eq!(attr.mode & 0o7777, 0o777);
+    let (fifo, _) = c
+        .mknod(dir, b"fifo", libc::S_IFIFO | 0o666, uid, gid)
+        .unwrap();
+    let (sl, _) = c.symlink(dir, b"sl", b"/etc/passwd", uid, gid).unwrap();
+    assert_eq!(c.readlink(sl).unwrap(), b"/etc/passwd");
+    c.link(dir, b"hard", file).unwrap();
+    c.rename(dir, b"hard", ROOT_FID, b"hard2", 0).unwrap();
+    c.rename(ROOT_FID, b"hard2", dir, b"sl", libc::RENAME_EXCHANGE)
+        .unwrap();
+    let attr = c
+        .setattr(
+            file,
+            &SetAttr {
+                mode: Some(0o600),
+                uid: Some(42),
+                gid: Some(43),
+                size: Some(4),
+                atime: Some((1, 2)),
+                mtime: Some((3, 4)),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        (attr.mode & 0o7777, attr.uid, attr.size, attr.mtime),
+        (0o600, 42, 4, (3, 4))
+    );
+    assert_eq!(
+        c.setattr(
+            sl,
+            &SetAttr {
+                mode: Some(0o600),
+                ..SetAttr::default()
+            }
+        )
+        .unwrap_err()
+        .errno(),
+        libc::EOPNOTSUPP
+    );
+    c.setattr(
+        fifo,
+        &SetAttr {
+            mode: Some(0o600),
+            ..SetAttr::default()
+        },
+    )
+    .unwrap();
+    c.fsync(file, false).unwrap();
+    c.fsync(file, true).unwrap();
+    c.fsync(dir, false).unwrap();
+    c.setxattr(file, b"user.k", b"v", 0).unwrap();
+    assert_eq!(c.getxattr_size(file, b"user.k").unwrap(), 1);
+    assert_eq!(c.getxattr(file, b"user.k", 8).unwrap(), b"v");
+    assert_eq!(c.listxattr(file, 64).unwrap(), b"user.k\0");
+    c.removexattr(file, b"user.k").unwrap();
+    c.unlink(ROOT_FID, b"new", 0).unwrap();
+    c.unlink(dir, b"fifo", 0).unwrap();
+    c.unlink(dir, b"sl", 0).unwrap();
+    c.unlink(ROOT_FID, b"hard2", 0).unwrap();
+    c.unlink(ROOT_FID, b"dir", libc::AT_REMOVEDIR).unwrap();
+    // Refused requests fail cleanly, too.
+    assert_eq!(
+        c.mknod(ROOT_FID, b"dev", libc::S_IFCHR | 0o666, uid, gid)
+            .unwrap_err()
+            .errno(),
+        libc::EPERM
+    );
+    for fid in [file, dir, fifo, sl] {
         c.clunk(fid).unwrap();
     }
 }
@@ -141,6 +232,49 @@ fn serve_runs_under_the_filter_and_anything_else_is_killed() {
     drop(root);
     exercise_garbage(client_end);
     assert_eq!(waitpid(child, None).unwrap(), WaitStatus::Exited(child, 0));
+
+    // openat may create only with O_EXCL (Create), never plain O_CREAT
+    // (which could open an existing file through a symlink's target) or
+    // O_TMPFILE.
+    let cdir = std::ffi::CString::new(dir.path().as_os_str().as_encoded_bytes()).unwrap();
+    for (flags, allowed) in [
+        (libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY, true),
+        (libc::O_CREAT | libc::O_WRONLY, false),
+        (libc::O_CREAT | libc::O_TRUNC | libc::O_RDWR, false),
+        (libc::O_TMPFILE | libc::O_RDWR, false),
+        (libc::O_TMPFILE | libc::O_EXCL | libc::O_RDWR, false),
+    ] {
+        let Some(child) = fork_test() else {
+            let cdir = cdir.clone();
+            child_exit(move || {
+                if install_seccomp().is_err() {
+                    return 2;
+                }
+                // SAFETY: plain openat(2) on a live C string; the result
+                // is not used.
+                let fd = unsafe {
+                    libc::openat(
+                        libc::AT_FDCWD,
+                        cdir.as_ptr(),
+                        libc::O_DIRECTORY | libc::O_PATH,
+                    )
+                };
+                // SAFETY: as above, relative to the fd just opened.
+                unsafe { libc::openat(fd, c"created-in-child".as_ptr(), flags, 0o600) };
+                0
+            })
+        };
+        let status = waitpid(child, None).unwrap();
+        if allowed {
+            assert_eq!(status, WaitStatus::Exited(child, 0), "flags {flags:#o}");
+        } else {
+            assert!(
+                matches!(status, WaitStatus::Signaled(_, Signal::SIGSYS, _)),
+                "openat flags {flags:#o} must be killed, got {status:?}"
+            );
+        }
+        let _ = std::fs::remove_file(dir.path().join("created-in-child"));
+    }
 }
 
 fn exercise_garbage(sock: OwnedFd) {

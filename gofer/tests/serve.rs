@@ -446,7 +446,7 @@ fn readonly_refuses_writes() {
 fn read_write_open() {
     let (g, c) = Gofer::client(rw());
     let hello = c.walk(ROOT_FID, &[b"hello.txt"]).unwrap()[0].0;
-    // Creation is not part of the protocol yet.
+    // Open never creates files; Request::Create does (tests/write.rs).
     assert_eq!(
         errno(c.open(hello, libc::O_RDWR | libc::O_CREAT)),
         libc::EOPNOTSUPP
