@@ -139,7 +139,7 @@ pub fn run(g: &GlobalOpts, args: &DoArgs) -> Result<i32> {
         root_readonly: true,
         stdio,
     };
-    let status = boot::run(spec).context("booting the sandbox")?;
+    let status = boot::run_overlay(spec).context("booting the sandbox")?;
     let _ = gofer.kill();
     let _ = gofer.wait();
     Ok(status.shell_code())

@@ -29,6 +29,8 @@ pub fn run(args: &GoferArgs) -> Result<()> {
     }
     // SAFETY: the parent passed this descriptor to us for our exclusive use.
     let sock = unsafe { OwnedFd::from_raw_fd(args.sock_fd) };
+    // Every walked file is an open O_PATH fd here while the sentry caches it.
+    rvisor_sentry::boot::raise_nofile();
     // Mount namespace + pivot_root where possible, no_new_privs, seccomp.
     let root = rvisor_gofer::confine::confine(&args.root).context("confining the gofer")?;
     serve(

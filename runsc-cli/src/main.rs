@@ -1,9 +1,10 @@
-//! `rvisor`: the command line. runc-compatible commands (later), `do` to
+//! `rvisor`: the command line. runc-compatible commands (`oci`), `do` to
 //! run a command sandboxed over the host's root, and the hidden `gofer`
 //! subcommand the runtime re-executes itself with.
 
 mod cmd_do;
 mod cmd_gofer;
+mod oci;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,8 @@ enum Command {
     Gofer(cmd_gofer::GoferArgs),
     /// Print the system call status table (Markdown) and its counts.
     SyscallStatus,
+    #[command(flatten)]
+    Oci(oci::OciCommand),
 }
 
 fn init_logging(cli: &Cli) {
@@ -116,6 +119,7 @@ fn main() {
             println!("implemented: {i}, partial: {p}, unsupported: {u}");
             Ok(0)
         }
+        Command::Oci(c) => Ok(oci::run(&oci_globals(&cli), c)),
     };
     match result {
         Ok(code) => std::process::exit(code),
@@ -139,5 +143,16 @@ fn cli_opts(cli: &Cli) -> GlobalOpts {
     GlobalOpts {
         strace: cli.strace,
         debug_log: cli.debug_log.clone(),
+    }
+}
+
+fn oci_globals(cli: &Cli) -> oci::Globals {
+    oci::Globals {
+        root: cli.root.clone(),
+        log: cli.log.clone(),
+        log_format: cli.log_format.clone(),
+        debug: cli.debug,
+        debug_log: cli.debug_log.clone(),
+        strace: cli.strace,
     }
 }

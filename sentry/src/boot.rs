@@ -9,6 +9,7 @@ use rvisor_gofer::client::GoferClient;
 use crate::fs::devfs::new_devfs;
 use crate::fs::gofer::GoferInode;
 use crate::fs::host::HostFile;
+use crate::fs::overlay::new_overlay;
 use crate::fs::procfs::new_procfs;
 use crate::fs::tmpfs::Tmpfs;
 use crate::fs::vfs::Vfs;
@@ -76,31 +77,50 @@ fn host_status_flags(fd: &OwnedFd) -> u32 {
     }
 }
 
+/// Called once the sandbox is assembled (root, standard mounts, /proc, the
+/// kernel), right before init starts: the OCI runtime adds the bundle's
+/// extra mounts there, reports "created" and waits for `start`. An error
+/// stops the boot; the working directory is resolved after it.
+pub type StartGate = Box<dyn FnOnce(&Arc<Kernel>) -> std::io::Result<()> + Send>;
+
 /// Boots the sandbox described by `spec` and returns init's exit status.
 pub fn run(spec: BootSpec) -> Result<ExitStatus, BootError> {
+    run_with_gate(spec, None)
+}
+
+/// [`run`] with an overlay root: the gofer root (read-only) below an
+/// in-memory writable layer, so the workload may change any file while the
+/// host's files stay as they are.
+pub fn run_overlay(spec: BootSpec) -> Result<ExitStatus, BootError> {
+    boot(spec, None, true)
+}
+
+/// [`run`], calling `start_gate` (if any) right before init starts.
+pub fn run_with_gate(
+    spec: BootSpec,
+    start_gate: Option<StartGate>,
+) -> Result<ExitStatus, BootError> {
+    boot(spec, start_gate, false)
+}
+
+fn boot(
+    spec: BootSpec,
+    start_gate: Option<StartGate>,
+    overlay: bool,
+) -> Result<ExitStatus, BootError> {
     crate::syscalls::process::record_ncpus();
+    raise_nofile();
     let client = Arc::new(GoferClient::new(spec.gofer));
     let root_inode = GoferInode::root(client, spec.root_readonly).map_err(BootError::GoferRoot)?;
     let vfs = Vfs::new();
-    let root = vfs.mount_root(root_inode, "9p", "/", spec.root_readonly);
-    mount_standard(&vfs, &root)?;
-    let cwd = match vfs.resolve(&root, &root, &spec.cwd, true) {
-        Ok(c) => c,
-        Err(e) if spec.cwd_fallback => {
-            tracing::warn!(
-                "working directory {} is not in the sandbox ({e}); starting in /",
-                String::from_utf8_lossy(&spec.cwd)
-            );
-            root.clone()
-        }
-        Err(e) => {
-            return Err(BootError::Cwd(
-                String::from_utf8_lossy(&spec.cwd).into_owned(),
-                e,
-            ))
-        }
+    let root = if overlay {
+        let upper = Tmpfs::new(DEV_OVERLAY, 0o755, 0, 0, None);
+        let ovl = new_overlay(root_inode, upper, DEV_OVERLAY);
+        vfs.mount_root(ovl, "overlay", "overlay", false)
+    } else {
+        vfs.mount_root(root_inode, "9p", "/", spec.root_readonly)
     };
-
+    mount_standard(&vfs, &root)?;
     let files = FdTable::new();
     for (i, fd) in spec.stdio.into_iter().enumerate() {
         let flags = host_status_flags(&fd);
@@ -125,6 +145,26 @@ pub fn run(spec: BootSpec) -> Result<ExitStatus, BootError> {
         false,
     )
     .map_err(|e| BootError::Mount("/proc", e))?;
+    if let Some(gate) = start_gate {
+        gate(&kernel)?;
+    }
+    let cwd = match vfs.resolve(&root, &root, &spec.cwd, true) {
+        Ok(c) => c,
+        Err(e) if spec.cwd_fallback => {
+            tracing::warn!(
+                "working directory {} is not in the sandbox ({e}); starting in /",
+                String::from_utf8_lossy(&spec.cwd)
+            );
+            root.clone()
+        }
+        Err(e) => {
+            return Err(BootError::Cwd(
+                String::from_utf8_lossy(&spec.cwd).into_owned(),
+                e,
+            ))
+        }
+    };
+
     let fs = FsContext {
         root: root.clone(),
         cwd,
@@ -140,6 +180,7 @@ pub fn run(spec: BootSpec) -> Result<ExitStatus, BootError> {
 const DEV_TMP: u64 = 0x2a;
 const DEV_DEV: u64 = 0x05;
 const DEV_PROC: u64 = 0x16;
+const DEV_OVERLAY: u64 = 0x2b;
 
 /// Mounts the sandbox's own /tmp and /dev over the root (/proc follows
 /// once the kernel exists).
@@ -161,4 +202,19 @@ fn mount_standard(vfs: &Arc<Vfs>, root: &crate::fs::vfs::Location) -> Result<(),
     vfs.mount_at(&dev, new_devfs(DEV_DEV, None), "devtmpfs", "dev", false)
         .map_err(|e| BootError::Mount("/dev", e))?;
     Ok(())
+}
+
+/// Raises this process's soft RLIMIT_NOFILE to its hard limit: the sentry
+/// keeps host fds for cached read-only files, eventfds per task and the
+/// workload's stdio, far more than the usual soft limit of 1024.
+pub fn raise_nofile() {
+    // SAFETY: rlimit is plain data; getrlimit/setrlimit read and write a
+    // live local.
+    unsafe {
+        let mut r: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
 }

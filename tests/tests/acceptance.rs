@@ -420,19 +420,30 @@ fn tmp_is_private_and_writable() {
 }
 
 #[test]
-fn host_root_is_read_only() {
+fn host_root_writes_stay_in_the_sandbox() {
+    // `rvisor do` gives the workload the host root with an in-memory
+    // writable layer: writes and deletions succeed inside and never reach
+    // the host.
     let dir = scratch_dir().join("ro-probe");
     std::fs::create_dir_all(&dir).unwrap();
     let target = dir.join("written-from-sandbox");
+    let keep = dir.join("kept-on-host");
+    std::fs::write(&keep, "host\n").unwrap();
     let t = target.to_str().unwrap();
+    let k = keep.to_str().unwrap();
     let out = sandbox(&[
         "/bin/sh",
         "-c",
-        &format!("echo x > {t} 2>/dev/null && echo wrote || echo refused"),
+        &format!("echo x > {t} && cat {t} && rm {k} && test ! -e {k} && echo removed"),
     ]);
     assert!(
         !target.exists(),
         "the sandbox wrote to the host file system ({t})"
     );
-    expect(&out, 0, "refused\n", "write to the host root");
+    assert_eq!(
+        std::fs::read_to_string(&keep).unwrap(),
+        "host\n",
+        "the sandbox removed a host file"
+    );
+    expect(&out, 0, "x\nremoved\n", "write to the overlay root");
 }

@@ -5,6 +5,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rvisor_gofer::client::GoferClient;
@@ -17,6 +18,10 @@ use crate::{Errno, SysResult};
 
 /// Most names cached per directory (positive and negative entries).
 const DIR_CACHE_MAX: usize = 4096;
+/// Most inodes held by lookup caches in the whole sentry.
+const CACHE_TOTAL_MAX: usize = 8192;
+/// Inodes currently held by lookup caches.
+static CACHED_INODES: AtomicUsize = AtomicUsize::new(0);
 
 /// An inode on the gofer-backed file system.
 ///
@@ -84,6 +89,10 @@ impl GoferInode {
 
 impl Drop for GoferInode {
     fn drop(&mut self) {
+        if let Ok(cache) = self.children.get_mut() {
+            let held = cache.values().filter(|v| v.is_some()).count();
+            CACHED_INODES.fetch_sub(held, Ordering::Relaxed);
+        }
         if self.fid != 0 {
             let _ = self.client.clunk(self.fid);
         }
@@ -120,12 +129,23 @@ impl Inode for GoferInode {
                 self.readonly,
             ))
         });
-        if self.readonly {
+        // Every cached inode keeps a gofer fid (a host fd in the gofer)
+        // open, so positive entries are bounded sandbox-wide; past the
+        // bound, lookups still work, uncached.
+        let cache_it = child.is_none() || CACHED_INODES.load(Ordering::Relaxed) < CACHE_TOTAL_MAX;
+        if self.readonly && cache_it {
             let mut cache = self.children.lock().map_err(|_| Errno::EIO)?;
             if cache.len() >= DIR_CACHE_MAX {
+                let dropped = cache.values().filter(|v| v.is_some()).count();
+                CACHED_INODES.fetch_sub(dropped, Ordering::Relaxed);
                 cache.clear();
             }
-            cache.insert(name.to_vec(), child.clone());
+            if child.is_some() {
+                CACHED_INODES.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(Some(_)) = cache.insert(name.to_vec(), child.clone()) {
+                CACHED_INODES.fetch_sub(1, Ordering::Relaxed);
+            }
         }
         match child {
             Some(c) => Ok(c),

@@ -1,0 +1,378 @@
+//! `rvisor boot` (hidden): the sandbox process of one OCI container.
+//!
+//! `create` starts it detached (its own session) with the container's
+//! stdio as its fds 0-2 and the write end of a sync pipe as `--sync-fd`.
+//! It spawns the gofer(s), assembles the sandbox, adds the bundle's extra
+//! mounts, writes `ready` (or `error: …`) to the sync pipe, then waits on
+//! the control socket for `start`; signals sent before that end it the way
+//! they would end a process that has no handlers. After `start` a thread
+//! keeps serving the socket (signals go into the sandbox) while init runs;
+//! the process exits with init's status (`ExitStatus::shell_code`).
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use rvisor_gofer::client::GoferClient;
+use rvisor_sentry::boot::{self as sboot, BootSpec};
+use rvisor_sentry::fs::gofer::GoferInode;
+use rvisor_sentry::fs::tmpfs::Tmpfs;
+use rvisor_sentry::fs::vfs::Location;
+use rvisor_sentry::kernel::signal::{default_action, send_to_group, DefaultAction, SIG_DFL};
+use rvisor_sentry::kernel::{Creds, Kernel};
+use rvisor_syscalls::abi::{Siginfo, SI_USER};
+
+use super::control::{self, Request};
+use super::spec::{self, ExtraMount, Plan};
+use super::Globals;
+
+/// Arguments of `rvisor boot`.
+#[derive(Args, Debug)]
+pub struct BootArgs {
+    /// The bundle directory.
+    #[arg(long)]
+    bundle: PathBuf,
+    /// The container id.
+    #[arg(long)]
+    id: String,
+    /// The container's state directory (`<root>/<id>`).
+    #[arg(long = "state-dir")]
+    state_dir: PathBuf,
+    /// Write end of the pipe `create` waits on for "ready".
+    #[arg(long = "sync-fd")]
+    sync_fd: i32,
+}
+
+/// First device number of the extra tmpfs mounts.
+const DEV_EXTRA: u64 = 0x100;
+
+type Sync = Arc<Mutex<Option<File>>>;
+
+fn report(sync: &Sync, msg: &str) {
+    if let Ok(mut g) = sync.lock() {
+        if let Some(mut f) = g.take() {
+            let _ = f.write_all(msg.as_bytes());
+        }
+    }
+}
+
+/// Runs the boot process; returns the exit code (init's status).
+pub fn run(g: &Globals, a: &BootArgs) -> i32 {
+    if a.sync_fd < 3 {
+        eprintln!("rvisor boot: --sync-fd must be an inherited descriptor >= 3");
+        return 1;
+    }
+    // SAFETY: `create` passed this descriptor to us for our exclusive use.
+    let sync = unsafe { OwnedFd::from_raw_fd(a.sync_fd) };
+    // Keep it from every process we start (gofers, stubs).
+    // SAFETY: F_SETFD on a descriptor we own.
+    unsafe { libc::fcntl(sync.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+    let sync: Sync = Arc::new(Mutex::new(Some(File::from(sync))));
+    let mut gofers = Vec::new();
+    let res = boot(g, a, &sync, &mut gofers);
+    for mut c in gofers {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    match res {
+        Ok(code) => code,
+        Err(e) => {
+            if g.log.is_some() || g.debug_log.is_some() {
+                tracing::error!("boot of container {}: {e:#}", a.id);
+            }
+            let was_ready = sync.lock().map(|g| g.is_none()).unwrap_or(true);
+            if was_ready {
+                eprintln!("rvisor: container {}: {e:#}", a.id);
+            } else {
+                report(&sync, &format!("error: {e:#}\n"));
+            }
+            1
+        }
+    }
+}
+
+/// Starts `rvisor gofer` serving `root` over a new socket; returns the
+/// sentry's end. Must be called on the main thread: the gofer dies with the
+/// thread that started it (PR_SET_PDEATHSIG).
+fn spawn_gofer(root: &Path, readonly: bool, gofers: &mut Vec<Child>) -> Result<OwnedFd> {
+    let (sentry_end, gofer_end) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .context("socketpair for the gofer")?;
+    let exe = std::env::current_exe().context("finding the rvisor binary")?;
+    let mut c = Command::new(exe);
+    c.arg("gofer")
+        .arg("--root")
+        .arg(root)
+        .arg("--sock-fd")
+        .arg("3");
+    if readonly {
+        c.arg("--readonly");
+    }
+    c.stdin(Stdio::null()).stdout(Stdio::null());
+    let raw = gofer_end.as_raw_fd();
+    // SAFETY: the pre-exec closure only makes raw, async-signal-safe calls.
+    unsafe {
+        c.pre_exec(move || {
+            if raw == 3 {
+                if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if libc::dup2(raw, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            Ok(())
+        });
+    }
+    let child = c
+        .spawn()
+        .with_context(|| format!("starting the gofer for {}", root.display()))?;
+    gofers.push(child);
+    drop(gofer_end);
+    Ok(sentry_end)
+}
+
+fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Result<i32> {
+    let plan = spec::load(&a.bundle, false)?;
+    for w in &plan.ignored {
+        tracing::warn!("container {}: not applied: {w}", a.id);
+    }
+    let path = spec::find_program(&plan)?;
+    // Mountpoints of the extra mounts are made in the rootfs on the host,
+    // like runc does (also for a read-only root: that is the container's
+    // view), never following a symlink out of the rootfs.
+    for m in &plan.mounts {
+        spec::resolve_in_root(&plan.rootfs, m.dest(), true)
+            .with_context(|| format!("creating the mountpoint {}", m.dest().display()))?;
+    }
+    let listener = control::bind(&a.state_dir)?;
+
+    let root_sock = spawn_gofer(&plan.rootfs, plan.readonly, gofers)?;
+    let mut binds = Vec::new();
+    for m in &plan.mounts {
+        if let ExtraMount::Bind { source, .. } = m {
+            binds.push(spawn_gofer(source, true, gofers)?);
+        }
+    }
+
+    let stdio: Vec<OwnedFd> = (0..3)
+        .map(|fd| {
+            nix::unistd::dup(fd).map(|d| {
+                // SAFETY: dup returned a new descriptor we now own.
+                unsafe { OwnedFd::from_raw_fd(d) }
+            })
+        })
+        .collect::<Result<_, _>>()
+        .context("duplicating stdio")?;
+    let hostname = plan.hostname.clone().unwrap_or_else(|| {
+        nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "rvisor".into())
+    });
+    let bspec = BootSpec {
+        path: path.clone(),
+        argv: plan.args.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        envp: plan.env.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        cwd: plan.cwd.as_os_str().as_bytes().to_vec(),
+        cwd_fallback: false,
+        creds: Creds::new(plan.uid, plan.gid, plan.groups.clone()),
+        strace: g.strace,
+        strace_log: g.debug_log.as_ref().and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+        }),
+        hostname,
+        gofer: root_sock,
+        root_readonly: plan.readonly,
+        stdio,
+    };
+    let gate_sync = sync.clone();
+    let gate: sboot::StartGate = Box::new(move |kernel: &Arc<Kernel>| {
+        gate(kernel, &plan, path, binds, listener, &gate_sync).map_err(std::io::Error::other)
+    });
+    let status = sboot::run_with_gate(bspec, Some(gate))
+        .map_err(|e| anyhow::anyhow!("booting the sandbox: {e}"))?;
+    Ok(status.shell_code())
+}
+
+/// The sandbox's root location.
+fn root_of(kernel: &Kernel) -> Option<Location> {
+    kernel
+        .vfs
+        .mounts()
+        .into_iter()
+        .find(|m| m.mountpoint.is_none())
+        .map(|m| Location {
+            dentry: m.root.clone(),
+            mount: m,
+        })
+}
+
+/// Runs in the sentry right before init: extra mounts, checks, "ready",
+/// then waits for `start`.
+fn gate(
+    kernel: &Arc<Kernel>,
+    plan: &Plan,
+    path: Vec<u8>,
+    binds: Vec<OwnedFd>,
+    listener: UnixListener,
+    sync: &Sync,
+) -> Result<(), String> {
+    let vfs = &kernel.vfs;
+    let root = root_of(kernel).ok_or("the sandbox has no root")?;
+    let mut binds = binds.into_iter();
+    for (i, m) in plan.mounts.iter().enumerate() {
+        let dest = m.dest();
+        let at = vfs
+            .resolve(&root, &root, dest.as_os_str().as_bytes(), true)
+            .map_err(|e| format!("mount {}: mountpoint: {e}", dest.display()))?;
+        let res = match m {
+            ExtraMount::Tmpfs {
+                mode,
+                size,
+                readonly,
+                ..
+            } => vfs.mount_at(
+                &at,
+                Tmpfs::new(DEV_EXTRA + i as u64, *mode, 0, 0, *size),
+                "tmpfs",
+                "tmpfs",
+                *readonly,
+            ),
+            ExtraMount::Bind { source, .. } => {
+                let sock = binds.next().ok_or("missing bind-mount gofer")?;
+                let client = Arc::new(GoferClient::new(sock));
+                let inode = GoferInode::root(client, true)
+                    .map_err(|e| format!("mount {}: gofer root: {e}", dest.display()))?;
+                vfs.mount_at(&at, inode, "9p", &source.to_string_lossy(), true)
+            }
+        };
+        res.map_err(|e| format!("mount {}: {e}", dest.display()))?;
+    }
+    let cwd = plan.cwd.as_os_str().as_bytes();
+    match vfs.resolve(&root, &root, cwd, true) {
+        Ok(l) if l.attr().map(|a| a.is_dir()).unwrap_or(false) => {}
+        Ok(_) => {
+            return Err(format!(
+                "process.cwd {}: not a directory",
+                plan.cwd.display()
+            ))
+        }
+        Err(e) => return Err(format!("process.cwd {}: {e}", plan.cwd.display())),
+    }
+    if path.first() == Some(&b'/') {
+        vfs.resolve(&root, &root, &path, true).map_err(|e| {
+            format!(
+                "exec: {:?}: {e}",
+                String::from_utf8_lossy(&path).into_owned()
+            )
+        })?;
+    }
+
+    report(sync, "ready\n");
+    // Created: wait for start.
+    loop {
+        let (s, _) = listener
+            .accept()
+            .map_err(|e| format!("control socket: {e}"))?;
+        match control::read_request(&s) {
+            Ok(Request::Start) => {
+                control::reply(&s, Ok(()));
+                let k = kernel.clone();
+                std::thread::Builder::new()
+                    .name("control".into())
+                    .spawn(move || serve(listener, k))
+                    .map_err(|e| format!("control thread: {e}"))?;
+                return Ok(());
+            }
+            Ok(Request::Signal { sig, .. }) => {
+                if !(0..=64).contains(&sig) {
+                    control::reply(&s, Err(format!("invalid signal {sig}")));
+                    continue;
+                }
+                control::reply(&s, Ok(()));
+                // Nothing runs yet: a signal whose default action ends a
+                // process ends the container.
+                if sig == libc::SIGKILL
+                    || (sig != 0
+                        && matches!(
+                            default_action(sig),
+                            DefaultAction::Terminate | DefaultAction::Core
+                        ))
+                {
+                    tracing::info!("signal {sig} before start: the container ends");
+                    std::process::exit(128 + sig);
+                }
+            }
+            Err(e) => control::reply(&s, Err(format!("{e:#}"))),
+        }
+    }
+}
+
+/// Serves the control socket while init runs.
+fn serve(listener: UnixListener, kernel: Arc<Kernel>) {
+    for s in listener.incoming() {
+        let Ok(s) = s else { continue };
+        let res = match control::read_request(&s) {
+            Ok(Request::Start) => Err("the container has already been started".into()),
+            Ok(Request::Signal { sig, all }) => deliver(&kernel, sig, all),
+            Err(e) => Err(format!("{e:#}")),
+        };
+        control::reply(&s, res);
+    }
+}
+
+/// Delivers `sig` to init (or every process) as a signal from outside the
+/// sandbox's pid namespace: init only gets signals it handles, plus
+/// SIGKILL and SIGSTOP, like the init of a Linux pid namespace.
+fn deliver(kernel: &Arc<Kernel>, sig: i32, all: bool) -> Result<(), String> {
+    if !(0..=64).contains(&sig) {
+        return Err(format!("invalid signal {sig}"));
+    }
+    let targets = if all {
+        kernel.groups()
+    } else {
+        kernel.group(1).into_iter().collect()
+    };
+    if !targets.iter().any(|g| g.tgid == 1) {
+        if sig == libc::SIGKILL {
+            // init is not there yet (or any more): end the sandbox.
+            std::process::exit(128 + sig);
+        }
+        if !all {
+            return Err("the container's init process is not running".into());
+        }
+    }
+    for g in targets {
+        if g.tgid == 1 && sig != libc::SIGKILL && sig != libc::SIGSTOP && sig != 0 {
+            let handled = g
+                .actions
+                .lock()
+                .map(|a| a[sig as usize].handler != SIG_DFL)
+                .unwrap_or(false);
+            if !handled {
+                continue;
+            }
+        }
+        if sig != 0 {
+            send_to_group(&g, Siginfo::kill(sig, SI_USER, 0, 0));
+        }
+    }
+    Ok(())
+}

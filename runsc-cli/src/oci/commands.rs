@@ -1,0 +1,753 @@
+//! The OCI commands, as containerd's go-runc and dockerd call runc.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use nix::sys::signal::{SigSet, Signal};
+
+use super::control::{self, Request};
+use super::spec as specs;
+use super::state::{self as states, ContainerDir, State, Status};
+use super::Globals;
+
+/// How long `delete --force` waits for a killed sandbox to go.
+const KILL_WAIT: Duration = Duration::from_secs(10);
+
+/// `spec`.
+#[derive(Args, Debug)]
+pub struct SpecArgs {
+    /// Directory to write config.json in (default: the current one).
+    #[arg(short = 'b', long)]
+    bundle: Option<PathBuf>,
+    /// A spec for a container run by an unprivileged user.
+    #[arg(long)]
+    rootless: bool,
+}
+
+/// `create`.
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// The bundle directory (holds config.json).
+    #[arg(short = 'b', long, default_value = ".")]
+    bundle: PathBuf,
+    /// Write the container's pid (the sandbox process) here.
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    /// Unix socket to send a pty master to (terminal containers).
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// Unix socket to send a pidfd to (not supported).
+    #[arg(long = "pidfd-socket")]
+    pidfd_socket: Option<PathBuf>,
+    /// Accepted for runc compatibility (no effect).
+    #[arg(long = "no-pivot")]
+    no_pivot: bool,
+    /// Accepted for runc compatibility (no effect).
+    #[arg(long = "no-new-keyring")]
+    no_new_keyring: bool,
+    /// Pass this many extra fds (from 3) to the container (not supported).
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    /// The container id.
+    id: String,
+}
+
+/// Commands that only take a container id.
+#[derive(Args, Debug)]
+pub struct IdArgs {
+    /// The container id.
+    id: String,
+}
+
+/// `kill`.
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Send the signal to every process of the container.
+    #[arg(short = 'a', long)]
+    all: bool,
+    /// The container id.
+    id: String,
+    /// Signal name (TERM, SIGTERM) or number; default TERM.
+    signal: Option<String>,
+}
+
+/// `delete`.
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// Kill a running container first.
+    #[arg(short = 'f', long)]
+    force: bool,
+    /// The container id.
+    id: String,
+}
+
+/// `list`.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// table or json.
+    #[arg(short = 'f', long, default_value = "table")]
+    format: String,
+    /// Only the ids.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+}
+
+/// `ps`.
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// table or json.
+    #[arg(short = 'f', long, default_value = "table")]
+    format: String,
+    /// The container id.
+    id: String,
+    /// ps(1) options (accepted, ignored).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    ps_args: Vec<String>,
+}
+
+/// `run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The bundle directory (holds config.json).
+    #[arg(short = 'b', long, default_value = ".")]
+    bundle: PathBuf,
+    /// Write the container's pid (the sandbox process) here.
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    /// Return once started instead of waiting for the container.
+    #[arg(short = 'd', long)]
+    detach: bool,
+    /// Unix socket to send a pty master to (terminal containers).
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// Unix socket to send a pidfd to (not supported).
+    #[arg(long = "pidfd-socket")]
+    pidfd_socket: Option<PathBuf>,
+    /// Accepted for runc compatibility (no effect).
+    #[arg(long = "no-pivot")]
+    no_pivot: bool,
+    /// Accepted for runc compatibility (no effect).
+    #[arg(long = "no-new-keyring")]
+    no_new_keyring: bool,
+    /// Pass this many extra fds (from 3) to the container (not supported).
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    /// Keep the container's state after it exits.
+    #[arg(long)]
+    keep: bool,
+    /// Accepted for runc compatibility (no effect).
+    #[arg(long = "no-subreaper")]
+    no_subreaper: bool,
+    /// The container id.
+    id: String,
+}
+
+/// `events` (runc's flags; not supported yet).
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Stats collection interval.
+    #[arg(long, default_value = "5s")]
+    interval: String,
+    /// Display the container's stats once, then exit.
+    #[arg(long)]
+    stats: bool,
+    /// The container id.
+    id: String,
+}
+
+/// `update` (runc's flags; not supported yet).
+#[derive(Args, Debug)]
+#[allow(dead_code)]
+pub struct UpdateArgs {
+    /// Resources file (JSON), "-" for stdin.
+    #[arg(short = 'r', long)]
+    resources: Option<String>,
+    #[arg(long = "blkio-weight")]
+    blkio_weight: Option<String>,
+    #[arg(long = "cpu-period")]
+    cpu_period: Option<String>,
+    #[arg(long = "cpu-quota")]
+    cpu_quota: Option<String>,
+    #[arg(long = "cpu-share")]
+    cpu_share: Option<String>,
+    #[arg(long = "cpu-rt-period")]
+    cpu_rt_period: Option<String>,
+    #[arg(long = "cpu-rt-runtime")]
+    cpu_rt_runtime: Option<String>,
+    #[arg(long = "cpu-idle")]
+    cpu_idle: Option<String>,
+    #[arg(long = "cpuset-cpus")]
+    cpuset_cpus: Option<String>,
+    #[arg(long = "cpuset-mems")]
+    cpuset_mems: Option<String>,
+    #[arg(long = "kernel-memory")]
+    kernel_memory: Option<String>,
+    #[arg(long = "kernel-memory-tcp")]
+    kernel_memory_tcp: Option<String>,
+    #[arg(long)]
+    memory: Option<String>,
+    #[arg(long = "memory-reservation")]
+    memory_reservation: Option<String>,
+    #[arg(long = "memory-swap")]
+    memory_swap: Option<String>,
+    #[arg(long = "pids-limit")]
+    pids_limit: Option<String>,
+    #[arg(long = "l3-cache-schema")]
+    l3_cache_schema: Option<String>,
+    #[arg(long = "mem-bw-schema")]
+    mem_bw_schema: Option<String>,
+    /// The container id.
+    id: String,
+}
+
+/// `exec` (runc's flags; not supported yet).
+#[derive(Args, Debug)]
+#[allow(dead_code)]
+pub struct ExecArgs {
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    #[arg(long = "pidfd-socket")]
+    pidfd_socket: Option<PathBuf>,
+    #[arg(long)]
+    cwd: Option<String>,
+    #[arg(short = 'e', long)]
+    env: Vec<String>,
+    #[arg(short = 't', long)]
+    tty: bool,
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    #[arg(short = 'g', long = "additional-gids")]
+    additional_gids: Vec<String>,
+    /// Process spec file (JSON).
+    #[arg(short = 'p', long)]
+    process: Option<PathBuf>,
+    #[arg(short = 'd', long)]
+    detach: bool,
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    #[arg(long = "process-label")]
+    process_label: Option<String>,
+    #[arg(long)]
+    apparmor: Option<String>,
+    #[arg(long = "no-new-privs")]
+    no_new_privs: bool,
+    #[arg(short = 'c', long)]
+    cap: Vec<String>,
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    #[arg(long)]
+    cgroup: Vec<String>,
+    #[arg(long = "ignore-paused")]
+    ignore_paused: bool,
+    /// The container id.
+    id: String,
+    /// The command and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+/// `spec`: writes runc's default config.json (minus what rvisor refuses).
+pub fn spec(a: &SpecArgs) -> Result<i32> {
+    let dir = a.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
+    let path = dir.join("config.json");
+    if path.exists() {
+        bail!("File {} exists. Remove it first", path.display());
+    }
+    let v = specs::default_spec(a.rootless);
+    let mut data = serde_json::to_vec_pretty(&v).context("encoding the spec")?;
+    data.push(b'\n');
+    std::fs::write(&path, data).with_context(|| format!("writing {}", path.display()))?;
+    Ok(0)
+}
+
+/// `features`.
+pub fn features() -> Result<i32> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&specs::features()).context("encoding")?
+    );
+    Ok(0)
+}
+
+/// Options shared by `create` and `run`.
+struct CreateOpts<'a> {
+    bundle: &'a Path,
+    id: &'a str,
+    pid_file: Option<&'a Path>,
+    console_socket: Option<&'a Path>,
+    pidfd_socket: Option<&'a Path>,
+    preserve_fds: u32,
+}
+
+/// Creates the container: starts the boot process and waits for it to be
+/// ready. Returns the boot process (our child) and the recorded state.
+fn do_create(g: &Globals, o: &CreateOpts) -> Result<(Child, State)> {
+    states::validate_id(o.id)?;
+    if o.preserve_fds > 0 {
+        bail!("--preserve-fds is not supported yet");
+    }
+    if o.pidfd_socket.is_some() {
+        bail!("--pidfd-socket is not supported yet");
+    }
+    let bundle = std::fs::canonicalize(o.bundle)
+        .with_context(|| format!("bundle {}", o.bundle.display()))?;
+    // Check the spec before anything starts (the boot process checks again).
+    let plan = specs::load(&bundle, o.console_socket.is_some())?;
+    specs::find_program(&plan)?;
+
+    let root = absolute(&g.root)?;
+    let dir = ContainerDir::create_new(&root, o.id)?;
+    let g = Globals {
+        root: root.clone(),
+        ..g.clone()
+    };
+    let res = spawn_boot(&g, &bundle, o.id, &dir.dir).and_then(|child| {
+        let pid = child.id() as i32;
+        let finish = || -> Result<State> {
+            let (_, pid_start) = states::proc_stat(pid).context("the sandbox process is gone")?;
+            let st = State {
+                id: o.id.to_string(),
+                bundle: bundle.clone(),
+                rootfs: plan.rootfs.clone(),
+                pid,
+                pid_start,
+                status: Status::Created,
+                created: states::now_rfc3339(),
+                annotations: plan.annotations.clone(),
+                owner: states::owner_name(),
+            };
+            dir.write(&st)?;
+            if let Some(p) = o.pid_file {
+                let p = absolute(p)?;
+                states::write_atomic(&p, pid.to_string().as_bytes(), 0o644)?;
+            }
+            Ok(st)
+        };
+        match finish() {
+            Ok(st) => Ok((child, st)),
+            Err(e) => {
+                let mut child = child;
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(e)
+            }
+        }
+    });
+    if res.is_err() {
+        let _ = std::fs::remove_dir_all(&dir.dir);
+    }
+    res
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        Ok(p.to_path_buf())
+    } else {
+        Ok(std::env::current_dir()
+            .context("current directory")?
+            .join(p))
+    }
+}
+
+/// Starts `rvisor boot` in its own session with our stdio and waits for
+/// its "ready" (or its error) on a pipe.
+fn spawn_boot(g: &Globals, bundle: &Path, id: &str, dir: &Path) -> Result<Child> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
+    let exe = std::env::current_exe().context("finding the rvisor binary")?;
+    let mut c = Command::new(exe);
+    c.args(g.args())
+        .arg("boot")
+        .arg("--bundle")
+        .arg(bundle)
+        .arg("--id")
+        .arg(id)
+        .arg("--state-dir")
+        .arg(dir)
+        .arg("--sync-fd")
+        .arg("3");
+    let raw = w.as_raw_fd();
+    // SAFETY: the pre-exec closure only makes raw, async-signal-safe calls.
+    unsafe {
+        c.pre_exec(move || {
+            if raw == 3 {
+                if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if libc::dup2(raw, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // `run` blocks the signals it forwards; the sandbox must not.
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let mut child = c.spawn().context("starting the sandbox process")?;
+    drop(w);
+    let mut msg = String::new();
+    let read = std::fs::File::from(r).read_to_string(&mut msg);
+    if msg.starts_with("ready") {
+        return Ok(child);
+    }
+    let status = child.wait();
+    if let Some(err) = msg.strip_prefix("error: ") {
+        bail!("{}", err.trim_end());
+    }
+    read.context("reading from the sandbox process")?;
+    match status {
+        Ok(s) => bail!("the sandbox process exited ({s}) before it was ready"),
+        Err(e) => bail!("the sandbox process failed before it was ready: {e}"),
+    }
+}
+
+/// `create`.
+pub fn create(g: &Globals, a: &CreateArgs) -> Result<i32> {
+    let _ = (a.no_pivot, a.no_new_keyring);
+    do_create(
+        g,
+        &CreateOpts {
+            bundle: &a.bundle,
+            id: &a.id,
+            pid_file: a.pid_file.as_deref(),
+            console_socket: a.console_socket.as_deref(),
+            pidfd_socket: a.pidfd_socket.as_deref(),
+            preserve_fds: a.preserve_fds,
+        },
+    )?;
+    Ok(0)
+}
+
+fn do_start(g: &Globals, id: &str) -> Result<()> {
+    let (d, mut st) = ContainerDir::open_existing(&g.root, id)?;
+    match st.effective_status() {
+        Status::Created => {}
+        Status::Stopped => bail!("cannot start a container that has stopped"),
+        s => bail!("cannot start an already {} container", s.as_str()),
+    }
+    control::request(&d.dir, &Request::Start)?;
+    st.status = Status::Running;
+    d.write(&st)?;
+    Ok(())
+}
+
+/// `start`.
+pub fn start(g: &Globals, a: &IdArgs) -> Result<i32> {
+    do_start(g, &a.id)?;
+    Ok(0)
+}
+
+/// `state`.
+pub fn state(g: &Globals, a: &IdArgs) -> Result<i32> {
+    let (_d, st) = ContainerDir::open_existing(&g.root, &a.id)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&st.oci_json()).context("encoding")?
+    );
+    Ok(0)
+}
+
+/// Parses a signal: a name with or without SIG (any case) or a number.
+pub fn parse_signal(s: &str) -> Result<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        if (0..=64).contains(&n) {
+            return Ok(n);
+        }
+        bail!("invalid signal number {n}");
+    }
+    let up = s.to_ascii_uppercase();
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
+    if let Some(rest) = name.strip_prefix("SIGRTMIN") {
+        let off: i32 = if rest.is_empty() {
+            0
+        } else {
+            rest.strip_prefix('+')
+                .and_then(|x| x.parse().ok())
+                .with_context(|| format!("unknown signal {s:?}"))?
+        };
+        let n = libc::SIGRTMIN() + off;
+        if n <= libc::SIGRTMAX() {
+            return Ok(n);
+        }
+        bail!("unknown signal {s:?}");
+    }
+    Signal::from_str(&name)
+        .map(|x| x as i32)
+        .map_err(|_| anyhow::anyhow!("unknown signal {s:?}"))
+}
+
+/// `kill`.
+pub fn kill(g: &Globals, a: &KillArgs) -> Result<i32> {
+    let sig = parse_signal(a.signal.as_deref().unwrap_or("TERM"))?;
+    let (d, st) = ContainerDir::open_existing(&g.root, &a.id)?;
+    if st.effective_status() == Status::Stopped {
+        bail!("container not running");
+    }
+    control::request(&d.dir, &Request::Signal { sig, all: a.all })?;
+    Ok(0)
+}
+
+/// `delete`.
+pub fn delete(g: &Globals, a: &DeleteArgs) -> Result<i32> {
+    let Some(d) = ContainerDir::open(&g.root, &a.id)? else {
+        if a.force {
+            return Ok(0);
+        }
+        bail!("container {} does not exist", a.id);
+    };
+    let Some(st) = d.read()? else {
+        // An aborted create: the directory without a state.
+        std::fs::remove_dir_all(&d.dir).with_context(|| format!("removing {}", d.dir.display()))?;
+        if a.force {
+            return Ok(0);
+        }
+        bail!("container {} does not exist", a.id);
+    };
+    match st.effective_status() {
+        Status::Stopped => {}
+        Status::Created => states::kill_and_wait(st.pid, st.pid_start, KILL_WAIT)?,
+        s => {
+            if !a.force {
+                bail!(
+                    "cannot delete container {} that is not stopped: {}",
+                    a.id,
+                    s.as_str()
+                );
+            }
+            states::kill_and_wait(st.pid, st.pid_start, KILL_WAIT)?;
+        }
+    }
+    std::fs::remove_dir_all(&d.dir).with_context(|| format!("removing {}", d.dir.display()))?;
+    Ok(0)
+}
+
+fn all_states(root: &Path) -> Result<Vec<State>> {
+    let rd = match std::fs::read_dir(root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", root.display())),
+    };
+    let mut v = Vec::new();
+    for e in rd.flatten() {
+        if !e.path().is_dir() {
+            continue;
+        }
+        match states::read_state(&e.path()) {
+            Ok(Some(st)) => v.push(st),
+            Ok(None) => {}
+            Err(err) => tracing::warn!("{err:#}"),
+        }
+    }
+    v.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(v)
+}
+
+/// `list`.
+pub fn list(g: &Globals, a: &ListArgs) -> Result<i32> {
+    let states = all_states(&g.root)?;
+    if a.quiet {
+        for s in &states {
+            println!("{}", s.id);
+        }
+        return Ok(0);
+    }
+    match a.format.as_str() {
+        "json" => {
+            let v: Vec<serde_json::Value> = states.iter().map(State::oci_json).collect();
+            println!("{}", serde_json::to_string(&v).context("encoding")?);
+        }
+        "table" => {
+            let rows: Vec<[String; 6]> = states
+                .iter()
+                .map(|s| {
+                    let st = s.effective_status();
+                    let pid = if st == Status::Stopped { 0 } else { s.pid };
+                    [
+                        s.id.clone(),
+                        pid.to_string(),
+                        st.as_str().to_string(),
+                        s.bundle.display().to_string(),
+                        s.created.clone(),
+                        s.owner.clone(),
+                    ]
+                })
+                .collect();
+            let header = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from);
+            let mut w = [0usize; 6];
+            for r in std::iter::once(&header).chain(rows.iter()) {
+                for (i, c) in r.iter().enumerate() {
+                    w[i] = w[i].max(c.len());
+                }
+            }
+            for r in std::iter::once(&header).chain(rows.iter()) {
+                let mut line = String::new();
+                for (i, c) in r.iter().enumerate() {
+                    if i + 1 == r.len() {
+                        line.push_str(c);
+                    } else {
+                        line.push_str(&format!("{c:<width$}   ", width = w[i]));
+                    }
+                }
+                println!("{}", line.trim_end());
+            }
+        }
+        f => bail!("invalid format option {f:?}"),
+    }
+    Ok(0)
+}
+
+/// Host pids of `pid` and all its descendants (the sandbox: the boot
+/// process, its gofers and the stub processes that run the workload).
+fn descendants(pid: i32) -> Vec<i32> {
+    let mut children: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            if let Some(pp) = states::proc_ppid(p) {
+                children.entry(pp).or_default().push(p);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        if out.insert(p) {
+            todo.extend(children.get(&p).into_iter().flatten().copied());
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// `ps`: the host processes of the sandbox (the boot process, gofers and
+/// stubs; not the pids the workload sees inside).
+pub fn ps(g: &Globals, a: &PsArgs) -> Result<i32> {
+    let (_d, st) = ContainerDir::open_existing(&g.root, &a.id)?;
+    let pids = if st.effective_status() == Status::Stopped {
+        Vec::new()
+    } else {
+        descendants(st.pid)
+    };
+    match a.format.as_str() {
+        "json" => println!("{}", serde_json::to_string(&pids).context("encoding")?),
+        "table" => {
+            println!("{:>8}  CMD", "PID");
+            for p in pids {
+                let cmd = std::fs::read(format!("/proc/{p}/cmdline"))
+                    .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+                    .unwrap_or_default();
+                println!("{p:>8}  {}", cmd.trim_end());
+            }
+        }
+        f => bail!("invalid format option {f:?}"),
+    }
+    Ok(0)
+}
+
+/// Signals `run` forwards to the container's init.
+const FORWARDED: [Signal; 7] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+];
+
+/// `run`: create + start, then (unless detached) wait for the container,
+/// forwarding signals to it, delete it and exit with its status.
+pub fn run(g: &Globals, a: &RunArgs) -> Result<i32> {
+    let _ = (a.no_pivot, a.no_new_keyring, a.no_subreaper);
+    let mut set = SigSet::empty();
+    if !a.detach {
+        for s in FORWARDED {
+            set.add(s);
+        }
+        set.thread_block().context("blocking signals")?;
+    }
+    let opts = CreateOpts {
+        bundle: &a.bundle,
+        id: &a.id,
+        pid_file: a.pid_file.as_deref(),
+        console_socket: a.console_socket.as_deref(),
+        pidfd_socket: a.pidfd_socket.as_deref(),
+        preserve_fds: a.preserve_fds,
+    };
+    let (mut child, st) = do_create(g, &opts)?;
+    let root = absolute(&g.root)?;
+    let g = Globals {
+        root: root.clone(),
+        ..g.clone()
+    };
+    let dir = root.join(&a.id);
+    if let Err(e) = do_start(&g, &a.id) {
+        let _ = states::kill_and_wait(st.pid, st.pid_start, KILL_WAIT);
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    let fdir = dir.clone();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || loop {
+            let Ok(sig) = set.wait() else { return };
+            let req = Request::Signal {
+                sig: sig as i32,
+                all: false,
+            };
+            if let Err(e) = control::request(&fdir, &req) {
+                tracing::debug!("forwarding {sig:?}: {e:#}");
+            }
+        })
+        .context("signal thread")?;
+    let status = child.wait().context("waiting for the sandbox process")?;
+    let code = match (status.code(), status.signal()) {
+        (Some(c), _) => c,
+        (None, Some(s)) => 128 + s,
+        _ => 1,
+    };
+    if !a.keep {
+        if let Some(d) = ContainerDir::open(&root, &a.id)? {
+            std::fs::remove_dir_all(&d.dir)
+                .with_context(|| format!("removing {}", d.dir.display()))?;
+        }
+    }
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals() {
+        assert_eq!(parse_signal("TERM").expect("TERM"), 15);
+        assert_eq!(parse_signal("SIGKILL").expect("KILL"), 9);
+        assert_eq!(parse_signal("kill").expect("kill"), 9);
+        assert_eq!(parse_signal("9").expect("9"), 9);
+        assert_eq!(parse_signal("0").expect("0"), 0);
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_signal("65").is_err());
+        assert_eq!(parse_signal("RTMIN+1").expect("rt"), libc::SIGRTMIN() + 1);
+    }
+}

@@ -1,0 +1,643 @@
+//! Reading a bundle's config.json: what rvisor supports, what it refuses
+//! (with a message naming the setting), and the plan the boot process runs.
+
+use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+/// PATH used when the process has none (runc's default).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A mount the boot process adds on top of the sentry's standard ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtraMount {
+    /// A fresh tmpfs.
+    Tmpfs {
+        /// Destination inside the container.
+        dest: PathBuf,
+        /// Root directory mode.
+        mode: u32,
+        /// Size limit in bytes.
+        size: Option<u64>,
+        /// Mounted read-only.
+        readonly: bool,
+    },
+    /// A read-only bind mount of a host directory (served by its own gofer).
+    Bind {
+        /// Destination inside the container.
+        dest: PathBuf,
+        /// Absolute host directory.
+        source: PathBuf,
+    },
+}
+
+impl ExtraMount {
+    /// Destination inside the container.
+    pub fn dest(&self) -> &Path {
+        match self {
+            ExtraMount::Tmpfs { dest, .. } | ExtraMount::Bind { dest, .. } => dest,
+        }
+    }
+}
+
+/// Everything the boot process needs, checked.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Absolute, canonical root file system directory.
+    pub rootfs: PathBuf,
+    /// root.readonly.
+    pub readonly: bool,
+    /// process.args.
+    pub args: Vec<String>,
+    /// process.env.
+    pub env: Vec<String>,
+    /// process.cwd.
+    pub cwd: PathBuf,
+    /// process.user.uid.
+    pub uid: u32,
+    /// process.user.gid.
+    pub gid: u32,
+    /// process.user.additionalGids.
+    pub groups: Vec<u32>,
+    /// hostname.
+    pub hostname: Option<String>,
+    /// Mounts to add in the sandbox, in order.
+    pub mounts: Vec<ExtraMount>,
+    /// Settings accepted but not applied (logged as warnings).
+    pub ignored: Vec<String>,
+    /// annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Loads `<bundle>/config.json` and checks it; `console_socket` is whether
+/// a console socket was given (`create --console-socket`).
+pub fn load(bundle: &Path, console_socket: bool) -> Result<Plan> {
+    let path = bundle.join("config.json");
+    let spec = Spec::load(&path).with_context(|| format!("loading {}", path.display()))?;
+    check(&spec, bundle, console_socket)
+}
+
+fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
+    let mut ignored = Vec::new();
+    let v = spec.version();
+    if !v.starts_with("1.") {
+        bail!("unsupported ociVersion {v:?}: rvisor supports 1.0.0 to 1.2.x");
+    }
+
+    let Some(root) = spec.root() else {
+        bail!("config.json has no root");
+    };
+    let rootfs = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        bundle.join(root.path())
+    };
+    let rootfs = std::fs::canonicalize(&rootfs)
+        .with_context(|| format!("root.path {}", rootfs.display()))?;
+    if !rootfs.is_dir() {
+        bail!("root.path {} is not a directory", rootfs.display());
+    }
+    let readonly = root.readonly().unwrap_or(false);
+
+    let Some(process) = spec.process() else {
+        bail!("config.json has no process");
+    };
+    if process.terminal().unwrap_or(false) {
+        if console_socket {
+            bail!("process.terminal: a terminal (pty on --console-socket) is not supported yet; set \"terminal\": false");
+        }
+        bail!("process.terminal is true but no --console-socket was given (set \"terminal\": false to use the caller's stdio)");
+    } else if console_socket {
+        bail!("--console-socket was given but process.terminal is false");
+    }
+    let args = process.args().clone().unwrap_or_default();
+    if args.is_empty() {
+        bail!("process.args is empty");
+    }
+    if process.command_line().is_some() {
+        bail!("process.commandLine (Windows) is not supported");
+    }
+    if !process.cwd().is_absolute() {
+        bail!(
+            "process.cwd {:?} must be an absolute path",
+            process.cwd().display()
+        );
+    }
+    let user = process.user();
+    if let Some(u) = user.umask() {
+        if u != 0o022 {
+            ignored.push(format!(
+                "process.user.umask {u:#o} (the sandbox starts with 022)"
+            ));
+        }
+    }
+    if process.rlimits().as_ref().is_some_and(|r| !r.is_empty()) {
+        ignored.push("process.rlimits (the sandbox has its own limits)".into());
+    }
+    if process.capabilities().is_some() {
+        ignored.push("process.capabilities (not enforced inside the sandbox)".into());
+    }
+    if process.apparmor_profile().is_some() || process.selinux_label().is_some() {
+        ignored.push("process.apparmorProfile / selinuxLabel".into());
+    }
+    if process.oom_score_adj().is_some() {
+        ignored.push("process.oomScoreAdj".into());
+    }
+
+    if let Some(h) = spec.hooks() {
+        let n = [
+            h.prestart(),
+            h.create_runtime(),
+            h.create_container(),
+            h.start_container(),
+            h.poststart(),
+            h.poststop(),
+        ]
+        .iter()
+        .filter_map(|x| x.as_ref())
+        .map(Vec::len)
+        .sum::<usize>();
+        if n > 0 {
+            bail!("hooks are not supported yet ({n} hook(s) in config.json)");
+        }
+    }
+    if spec.domainname().as_ref().is_some_and(|d| !d.is_empty()) {
+        ignored.push("domainname".into());
+    }
+
+    let mut mounts = Vec::new();
+    for m in spec.mounts().as_deref().unwrap_or_default() {
+        if let Some(x) = check_mount(m, bundle, &mut ignored)? {
+            mounts.push(x);
+        }
+    }
+
+    if let Some(linux) = spec.linux() {
+        let mut have = Vec::new();
+        for ns in linux.namespaces().as_deref().unwrap_or_default() {
+            if let Some(p) = ns.path() {
+                bail!(
+                    "linux.namespaces: joining the {:?} namespace at {} is not supported yet",
+                    ns.typ(),
+                    p.display()
+                );
+            }
+            have.push(ns.typ());
+        }
+        for t in [
+            LinuxNamespaceType::Pid,
+            LinuxNamespaceType::Mount,
+            LinuxNamespaceType::Network,
+            LinuxNamespaceType::Uts,
+            LinuxNamespaceType::Ipc,
+        ] {
+            if !have.contains(&t) {
+                ignored.push(format!(
+                    "no {t:?} namespace requested: the sandbox always has its own"
+                ));
+            }
+        }
+        if linux.resources().is_some() {
+            ignored.push("linux.resources (no cgroup limits yet)".into());
+        }
+        if linux.seccomp().is_some() {
+            ignored.push("linux.seccomp (the sentry serves system calls itself)".into());
+        }
+        if linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()) {
+            ignored.push("linux.sysctl".into());
+        }
+        if linux.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+            ignored.push("linux.devices (the sandbox's /dev is fixed)".into());
+        }
+        if linux.masked_paths().is_some() || linux.readonly_paths().is_some() {
+            ignored.push(
+                "linux.maskedPaths / readonlyPaths (the sandbox's /proc and /sys are its own)"
+                    .into(),
+            );
+        }
+    }
+
+    Ok(Plan {
+        rootfs,
+        readonly,
+        args,
+        env: process.env().clone().unwrap_or_default(),
+        cwd: process.cwd().clone(),
+        uid: user.uid(),
+        gid: user.gid(),
+        groups: user.additional_gids().clone().unwrap_or_default(),
+        hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
+        mounts,
+        ignored,
+        annotations: spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+    })
+}
+
+/// Parses a tmpfs `size=` value (bytes, or with k/m/g suffix).
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mul) = match s.chars().last()? {
+        'k' | 'K' => (&s[..s.len() - 1], 1u64 << 10),
+        'm' | 'M' => (&s[..s.len() - 1], 1 << 20),
+        'g' | 'G' => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+fn check_mount(
+    m: &oci_spec::runtime::Mount,
+    bundle: &Path,
+    ignored: &mut Vec<String>,
+) -> Result<Option<ExtraMount>> {
+    let dest = m.destination();
+    let typ = m.typ().clone().unwrap_or_default();
+    let opts: Vec<String> = m.options().clone().unwrap_or_default();
+    let has = |o: &str| opts.iter().any(|x| x == o);
+    let name = format!("mount {} (type {typ:?})", dest.display());
+    if !dest.is_absolute() || dest.components().any(|c| c == Component::ParentDir) {
+        bail!("{name}: the destination must be an absolute path without \"..\"");
+    }
+    let d = dest.as_os_str().as_bytes();
+    let d = if d.len() > 1 {
+        d.strip_suffix(b"/").unwrap_or(d)
+    } else {
+        d
+    };
+    let is_bind = typ == "bind" || has("bind") || has("rbind");
+    if is_bind {
+        if !has("ro") {
+            bail!("{name}: writable bind mounts are not supported yet (add the \"ro\" option)");
+        }
+        let Some(src) = m.source() else {
+            bail!("{name}: a bind mount needs a source");
+        };
+        let src = if src.is_absolute() {
+            src.clone()
+        } else {
+            bundle.join(src)
+        };
+        let md =
+            std::fs::metadata(&src).with_context(|| format!("{name}: source {}", src.display()))?;
+        if !md.is_dir() {
+            bail!(
+                "{name}: bind mounts of files ({}) are not supported yet, only directories",
+                src.display()
+            );
+        }
+        if d == b"/" || d == b"/proc" || d == b"/dev" || d.starts_with(b"/proc/") {
+            bail!("{name}: a bind mount cannot replace {}", dest.display());
+        }
+        let source = std::fs::canonicalize(&src)
+            .with_context(|| format!("{name}: source {}", src.display()))?;
+        return Ok(Some(ExtraMount::Bind {
+            dest: dest.clone(),
+            source,
+        }));
+    }
+    match typ.as_str() {
+        "proc" if d == b"/proc" => Ok(None),
+        "proc" => bail!("{name}: proc is only supported at /proc"),
+        "sysfs" if d == b"/sys" => {
+            ignored.push(format!("{name}: the sandbox has no sysfs yet; /sys is left as in the rootfs"));
+            Ok(None)
+        }
+        "mqueue" if d == b"/dev/mqueue" => {
+            ignored.push(format!("{name}: no POSIX message queues in the sandbox yet"));
+            Ok(None)
+        }
+        "devpts" if d == b"/dev/pts" => Ok(None),
+        "sysfs" | "mqueue" | "devpts" => {
+            bail!("{name}: {typ} is only supported at its standard place")
+        }
+        // The sentry's own /dev (devices, /dev/shm, /dev/pts) and /tmp.
+        "tmpfs" if d == b"/dev" || d == b"/dev/shm" || d == b"/tmp" => Ok(None),
+        "tmpfs" => {
+            let mut mode = 0o1777;
+            let mut size = None;
+            for o in &opts {
+                if let Some(v) = o.strip_prefix("mode=") {
+                    mode = u32::from_str_radix(v, 8)
+                        .with_context(|| format!("{name}: bad option {o:?}"))?;
+                } else if let Some(v) = o.strip_prefix("size=") {
+                    size = Some(parse_size(v).with_context(|| format!("{name}: bad option {o:?}"))?);
+                }
+            }
+            if d.starts_with(b"/dev/") || d.starts_with(b"/proc/") {
+                bail!("{name}: only the sandbox's own file systems can be under /dev and /proc");
+            }
+            Ok(Some(ExtraMount::Tmpfs {
+                dest: dest.clone(),
+                mode: mode & 0o7777,
+                size,
+                readonly: has("ro"),
+            }))
+        }
+        _ => bail!("{name} is not supported (rvisor supports proc, sysfs, tmpfs, devpts, mqueue and read-only bind mounts)"),
+    }
+}
+
+/// Resolves `path` (absolute, as the container sees it) to a host path under
+/// `rootfs`, following symlinks inside the rootfs (never out of it). With
+/// `mkdir`, missing components are created as directories (mode 0755).
+/// Returns None if a component is missing (and `mkdir` is false).
+pub fn resolve_in_root(rootfs: &Path, path: &Path, mkdir: bool) -> Result<Option<PathBuf>> {
+    let mut todo: Vec<std::ffi::OsString> = path
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    let mut cur = PathBuf::new(); // relative to rootfs
+    let mut links = 0;
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            cur.pop();
+            continue;
+        }
+        let next = cur.join(&name);
+        let host = rootfs.join(&next);
+        match std::fs::symlink_metadata(&host) {
+            Ok(md) if md.file_type().is_symlink() => {
+                links += 1;
+                if links > 40 {
+                    bail!("too many symlinks resolving {}", path.display());
+                }
+                let target = std::fs::read_link(&host)?;
+                if target.is_absolute() {
+                    cur = PathBuf::new();
+                }
+                for c in target.components().rev() {
+                    match c {
+                        Component::Normal(n) => todo.push(n.to_os_string()),
+                        Component::ParentDir => todo.push("..".into()),
+                        _ => {}
+                    }
+                }
+            }
+            Ok(_) => cur = next,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !mkdir {
+                    return Ok(None);
+                }
+                std::fs::DirBuilder::new()
+                    .mode(0o755)
+                    .create(&host)
+                    .with_context(|| format!("creating {}", host.display()))?;
+                cur = next;
+            }
+            Err(e) => return Err(e).with_context(|| format!("{}", host.display())),
+        }
+    }
+    Ok(Some(rootfs.join(cur)))
+}
+
+/// Finds the program to run the way runc does: `args[0]` as given if it
+/// contains '/', else the first executable file named so in the process's
+/// PATH, looked up inside the rootfs.
+pub fn find_program(plan: &Plan) -> Result<Vec<u8>> {
+    let arg0 = &plan.args[0];
+    if arg0.contains('/') {
+        return Ok(arg0.as_bytes().to_vec());
+    }
+    let path = plan
+        .env
+        .iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    for dir in path.split(':').filter(|d| d.starts_with('/')) {
+        let cand = Path::new(dir).join(arg0);
+        if let Ok(Some(host)) = resolve_in_root(&plan.rootfs, &cand, false) {
+            if let Ok(md) = std::fs::metadata(&host) {
+                if md.is_file() && md.permissions().mode() & 0o111 != 0 {
+                    return Ok(cand.as_os_str().as_bytes().to_vec());
+                }
+            }
+        }
+    }
+    bail!("exec: {arg0:?}: executable file not found in $PATH")
+}
+
+/// A default config.json (`rvisor spec`), runc's default without what
+/// rvisor does not support (the cgroup mount).
+pub fn default_spec(rootless: bool) -> serde_json::Value {
+    let caps = serde_json::json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+    let mut namespaces = vec![
+        serde_json::json!({"type": "pid"}),
+        serde_json::json!({"type": "ipc"}),
+        serde_json::json!({"type": "uts"}),
+        serde_json::json!({"type": "mount"}),
+        serde_json::json!({"type": "cgroup"}),
+    ];
+    if !rootless {
+        namespaces.insert(1, serde_json::json!({"type": "network"}));
+    }
+    let mut devpts_opts = vec![
+        "nosuid",
+        "noexec",
+        "newinstance",
+        "ptmxmode=0666",
+        "mode=0620",
+    ];
+    if !rootless {
+        devpts_opts.push("gid=5");
+    }
+    let mut linux = serde_json::json!({
+        "namespaces": namespaces,
+        "maskedPaths": [
+            "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+            "/proc/sched_debug", "/sys/firmware", "/proc/scsi"
+        ],
+        "readonlyPaths": [
+            "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"
+        ]
+    });
+    if rootless {
+        let uid = nix::unistd::getuid().as_raw();
+        let gid = nix::unistd::getgid().as_raw();
+        if let Some(l) = linux.as_object_mut() {
+            if let Some(serde_json::Value::Array(ns)) = l.get_mut("namespaces") {
+                ns.push(serde_json::json!({"type": "user"}));
+            }
+            l.insert(
+                "uidMappings".into(),
+                serde_json::json!([{"containerID": 0, "hostID": uid, "size": 1}]),
+            );
+            l.insert(
+                "gidMappings".into(),
+                serde_json::json!([{"containerID": 0, "hostID": gid, "size": 1}]),
+            );
+        }
+    } else if let Some(l) = linux.as_object_mut() {
+        l.insert(
+            "resources".into(),
+            serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]}),
+        );
+    }
+    serde_json::json!({
+        "ociVersion": "1.0.2-dev",
+        "process": {
+            "terminal": true,
+            "user": {"uid": 0, "gid": 0},
+            "args": ["sh"],
+            "env": [format!("PATH={DEFAULT_PATH}"), "TERM=xterm"],
+            "cwd": "/",
+            "capabilities": {
+                "bounding": caps, "effective": caps, "permitted": caps, "ambient": caps
+            },
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": true
+        },
+        "root": {"path": "rootfs", "readonly": true},
+        "hostname": "rvisor",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": devpts_opts},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+             "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]}
+        ],
+        "linux": linux
+    })
+}
+
+/// `rvisor features`: what this runtime supports, in runc's format.
+pub fn features() -> serde_json::Value {
+    serde_json::json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": "1.2.0",
+        "hooks": [],
+        "mountOptions": [
+            "ro", "rw", "bind", "rbind", "nosuid", "nodev", "noexec",
+            "strictatime", "relatime", "noatime", "private", "rprivate"
+        ],
+        "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+            "capabilities": [],
+            "cgroup": {"v1": false, "v2": false, "systemd": false, "systemdUser": false, "rdma": false},
+            "seccomp": {"enabled": false},
+            "apparmor": {"enabled": false},
+            "selinux": {"enabled": false},
+            "intelRdt": {"enabled": false},
+            "mountExtensions": {"idmap": {"enabled": false}}
+        },
+        "annotations": {
+            "org.opencontainers.runc.checkpoint.enabled": "false",
+            "io.github.rvisor.version": env!("CARGO_PKG_VERSION"),
+            "io.github.rvisor.platform": "ptrace",
+            "io.github.rvisor.mountTypes": "proc,sysfs(ignored),tmpfs,devpts,mqueue(ignored),bind(ro, directories)"
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("rvisor-spec-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("rootfs/bin")).expect("mkdir");
+        d
+    }
+
+    #[test]
+    fn default_spec_parses_and_checks() {
+        let d = scratch("default");
+        let v = default_spec(false);
+        let spec: Spec = serde_json::from_value(v).expect("parses as an OCI spec");
+        // terminal: true needs a console socket.
+        let err = check(&spec, &d, false).expect_err("terminal");
+        assert!(format!("{err}").contains("console-socket"), "{err}");
+        let mut v = default_spec(true);
+        v["process"]["terminal"] = serde_json::json!(false);
+        let spec: Spec = serde_json::from_value(v).expect("parses");
+        let plan = check(&spec, &d, false).expect("checks");
+        assert_eq!(plan.args, vec!["sh".to_string()]);
+        assert!(plan.readonly);
+        assert!(plan.mounts.is_empty());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn mounts_checked() {
+        let d = scratch("mounts");
+        let mut v = default_spec(false);
+        v["process"]["terminal"] = serde_json::json!(false);
+        v["mounts"]
+            .as_array_mut()
+            .expect("array")
+            .push(serde_json::json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}));
+        let spec: Spec = serde_json::from_value(v.clone()).expect("parses");
+        let err = format!("{:#}", check(&spec, &d, false).expect_err("cgroup"));
+        assert!(err.contains("/sys/fs/cgroup"), "{err}");
+        v["mounts"].as_array_mut().expect("array").pop();
+        v["mounts"].as_array_mut().expect("array").push(serde_json::json!({"destination": "/data", "type": "bind", "source": "/", "options": ["rbind"]}));
+        let spec: Spec = serde_json::from_value(v.clone()).expect("parses");
+        let err = format!("{:#}", check(&spec, &d, false).expect_err("rw bind"));
+        assert!(err.contains("/data") && err.contains("writable"), "{err}");
+        v["mounts"].as_array_mut().expect("array").pop();
+        v["mounts"].as_array_mut().expect("array").push(serde_json::json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755", "size=1m"]}));
+        let spec: Spec = serde_json::from_value(v).expect("parses");
+        let plan = check(&spec, &d, false).expect("tmpfs");
+        assert_eq!(
+            plan.mounts,
+            vec![ExtraMount::Tmpfs {
+                dest: "/run".into(),
+                mode: 0o755,
+                size: Some(1 << 20),
+                readonly: false
+            }]
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn resolve_stays_inside() {
+        let d = scratch("resolve");
+        let r = d.join("rootfs");
+        std::os::unix::fs::symlink("/etc", r.join("link")).expect("symlink");
+        std::os::unix::fs::symlink("../../..", r.join("bin/up")).expect("symlink");
+        let p = resolve_in_root(&r, Path::new("/link/x"), true)
+            .expect("resolve")
+            .expect("some");
+        assert_eq!(p, r.join("etc/x"));
+        assert!(p.is_dir());
+        let p = resolve_in_root(&r, Path::new("/bin/up/etc"), false)
+            .expect("resolve")
+            .expect("some");
+        assert_eq!(p, r.join("etc"));
+        assert_eq!(
+            resolve_in_root(&r, Path::new("/nope"), false).expect("resolve"),
+            None
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("65536k"), Some(65536 << 10));
+        assert_eq!(parse_size("12"), Some(12));
+        assert_eq!(parse_size("x"), None);
+    }
+}

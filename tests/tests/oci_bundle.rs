@@ -1,0 +1,528 @@
+//! rvisor as an OCI runtime for a plain bundle: `run`, the
+//! create → start → state → delete life cycle, `kill`, `list`, `spec`,
+//! `features`, and what `create` refuses.
+//!
+//! Each test has its own state root and bundle under the scratch
+//! directory; the rootfs is a copy of /bin/busybox with a few applet links.
+//! `create` leaves the sandbox process running with create's stdio, so
+//! commands that may do that write their output to files, not pipes.
+#![allow(clippy::unwrap_used)]
+
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rvisor_tests::{run_with_timeout, rvisor_bin, scratch_dir, shell_status, show, TIMEOUT};
+
+const APPLETS: &[&str] = &["sh", "sleep", "echo", "cat", "ls", "id", "hostname", "true"];
+
+/// A fresh directory for one test: `<scratch>/oci-<name>/{state,bundle}`.
+fn test_dir(name: &str) -> PathBuf {
+    let d = scratch_dir().join(format!("oci-{name}"));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A bundle in `<dir>/bundle` whose init runs `args`.
+fn bundle(dir: &Path, args: &[&str]) -> PathBuf {
+    let b = dir.join("bundle");
+    let rootfs = b.join("rootfs");
+    for sub in ["bin", "proc", "dev", "tmp", "etc"] {
+        std::fs::create_dir_all(rootfs.join(sub)).unwrap();
+    }
+    std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
+    for a in APPLETS {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
+    }
+    let config = serde_json::json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/bin", "TERM=xterm"],
+            "cwd": "/"
+        },
+        "root": {"path": "rootfs", "readonly": true},
+        "hostname": "oci-test",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777"]}
+        ],
+        "linux": {
+            "namespaces": [
+                {"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+                {"type": "uts"}, {"type": "mount"}
+            ]
+        }
+    });
+    write_config(&b, &config);
+    b
+}
+
+fn write_config(bundle: &Path, v: &serde_json::Value) {
+    std::fs::write(
+        bundle.join("config.json"),
+        serde_json::to_vec_pretty(v).unwrap(),
+    )
+    .unwrap();
+}
+
+fn read_config(bundle: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap()
+}
+
+fn rvisor_cmd(root: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(rvisor_bin());
+    c.arg("--root").arg(root).args(args);
+    c
+}
+
+/// Runs `rvisor --root ROOT ARGS` with captured output (for commands that
+/// leave nothing running behind them).
+fn rvisor(root: &Path, args: &[&str]) -> Output {
+    run_with_timeout(&mut rvisor_cmd(root, args), TIMEOUT)
+}
+
+/// Starts `rvisor --root ROOT ARGS` with stdout/stderr going to files
+/// `<dir>/<tag>.out|.err` (the sandbox may keep them open).
+fn spawn_to_files(dir: &Path, tag: &str, root: &Path, args: &[&str]) -> Child {
+    let out = File::create(dir.join(format!("{tag}.out"))).unwrap();
+    let err = File::create(dir.join(format!("{tag}.err"))).unwrap();
+    rvisor_cmd(root, args)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .unwrap()
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_default()
+}
+
+/// Waits for `child` (killing its group after the timeout); returns the
+/// shell status.
+fn wait_child(mut child: Child, what: &str) -> i32 {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return shell_status(&st);
+        }
+        if Instant::now() > deadline {
+            rvisor_tests::sys::kill_group(child.id());
+            let _ = child.wait();
+            panic!("TIMEOUT: {what}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `rvisor state ID` parsed.
+fn state(root: &Path, id: &str) -> serde_json::Value {
+    let out = rvisor(root, &["state", id]);
+    assert!(out.status.success(), "{}", show("state", &out));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("state is not JSON ({e}): {}", show("state", &out)))
+}
+
+/// Polls `state` until its status is `want` (the container may not exist
+/// yet: `run` is still creating it).
+fn wait_status(root: &Path, id: &str, want: &str) -> serde_json::Value {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let out = rvisor(root, &["state", id]);
+        let st: serde_json::Value = if out.status.success() {
+            serde_json::from_slice(&out.stdout).unwrap()
+        } else {
+            serde_json::Value::Null
+        };
+        if st["status"] == want {
+            return st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "container {id} never became {want}: {}",
+            show("state", &out)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Kills the sandbox processes of every container under a state root when
+/// a test ends (also when it fails), so nothing outlives it.
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let Ok(rd) = std::fs::read_dir(&self.0) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let Ok(b) = std::fs::read(e.path().join("state.json")) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&b) else {
+                continue;
+            };
+            let Some(pid) = v["pid"].as_i64().and_then(|p| u32::try_from(p).ok()) else {
+                continue;
+            };
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmd).contains("\0boot\0") {
+                // The boot process leads its own session and process group.
+                rvisor_tests::sys::kill_group(pid);
+            }
+        }
+    }
+}
+
+type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+
+fn pid_alive(pid: i64) -> bool {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = s[s.rfind(')').unwrap() + 1..].split_whitespace().next();
+    !matches!(state, Some("Z") | Some("X"))
+}
+
+#[test]
+fn run_prints_and_exits_with_status() {
+    let dir = test_dir("run");
+    let b = bundle(&dir, &["sh", "-c", "echo hi; hostname; exit 3"]);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(&root, &["run", "--bundle", b.to_str().unwrap(), "id1"]);
+    assert_eq!(shell_status(&out.status), 3, "{}", show("run", &out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\noci-test\n");
+    // `run` deletes the container once it has exited.
+    assert!(!root.join("id1").exists());
+    let out = rvisor(&root, &["state", "id1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show("state", &out));
+}
+
+#[test]
+fn create_start_state_delete() {
+    let dir = test_dir("lifecycle");
+    let b = bundle(
+        &dir,
+        &["sh", "-c", "echo ran as $(id -u); sleep 0.3; exit 5"],
+    );
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let pid_file = dir.join("pid");
+    let create = spawn_to_files(
+        &dir,
+        "create",
+        &root,
+        &[
+            "create",
+            "--bundle",
+            b.to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "c1",
+        ],
+    );
+    let code = wait_child(create, "create");
+    assert_eq!(code, 0, "create: {}", read(&dir, "create.err"));
+
+    let st = state(&root, "c1");
+    assert_eq!(st["status"], "created", "{st}");
+    assert_eq!(st["id"], "c1");
+    assert_eq!(
+        st["ociVersion"].as_str().map(|v| v.starts_with("1.")),
+        Some(true)
+    );
+    assert_eq!(st["bundle"], b.canonicalize().unwrap().to_str().unwrap());
+    let pid = st["pid"].as_i64().unwrap();
+    assert!(pid > 0, "{st}");
+    assert!(pid_alive(pid));
+    let recorded: i64 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(recorded, pid);
+    // Nothing ran yet.
+    assert_eq!(read(&dir, "create.out"), "");
+
+    let out = rvisor(&root, &["list"]);
+    assert!(out.status.success(), "{}", show("list", &out));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("c1 ") && l.contains("created")),
+        "{table}"
+    );
+    let out = rvisor(&root, &["list", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["id"], "c1", "{list}");
+
+    let out = rvisor(&root, &["ps", "--format", "json", "c1"]);
+    assert!(out.status.success(), "{}", show("ps", &out));
+    let pids: Vec<i64> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(pids.contains(&pid), "{pids:?}");
+
+    let out = rvisor(&root, &["start", "c1"]);
+    assert!(out.status.success(), "{}", show("start", &out));
+    let out = rvisor(&root, &["start", "c1"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "second start: {}",
+        show("start", &out)
+    );
+
+    let st = wait_status(&root, "c1", "stopped");
+    assert_eq!(st["pid"], 0, "{st}");
+    assert_eq!(read(&dir, "create.out"), "ran as 0\n");
+    assert!(!pid_alive(pid));
+
+    let out = rvisor(&root, &["kill", "c1", "KILL"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "kill of a stopped container: {}",
+        show("kill", &out)
+    );
+
+    let out = rvisor(&root, &["delete", "c1"]);
+    assert!(out.status.success(), "{}", show("delete", &out));
+    assert!(!root.join("c1").exists());
+    let out = rvisor(&root, &["delete", "c1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show("delete again", &out));
+    let out = rvisor(&root, &["delete", "--force", "c1"]);
+    assert!(out.status.success(), "{}", show("delete --force", &out));
+}
+
+#[test]
+fn kill_sleeping_container() {
+    let dir = test_dir("kill");
+    let b = bundle(&dir, &["sleep", "100"]);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let run = spawn_to_files(
+        &dir,
+        "run",
+        &root,
+        &["run", "--bundle", b.to_str().unwrap(), "k1"],
+    );
+    let st = wait_status(&root, "k1", "running");
+    let pid = st["pid"].as_i64().unwrap();
+
+    // init (pid 1 inside) has no TERM handler: like a pid namespace's init
+    // signalled from outside, it ignores TERM.
+    let out = rvisor(&root, &["kill", "k1"]);
+    assert!(out.status.success(), "{}", show("kill TERM", &out));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(state(&root, "k1")["status"], "running");
+
+    let out = rvisor(&root, &["delete", "k1"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        show("delete running", &out)
+    );
+
+    let out = rvisor(&root, &["kill", "k1", "KILL"]);
+    assert!(out.status.success(), "{}", show("kill KILL", &out));
+    let code = wait_child(run, "run");
+    assert_eq!(code, 137, "run: {}", read(&dir, "run.err"));
+    assert!(!pid_alive(pid));
+}
+
+#[test]
+fn kill_with_handler_and_all() {
+    let dir = test_dir("killtrap");
+    let b = bundle(
+        &dir,
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
+        ],
+    );
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let run = spawn_to_files(
+        &dir,
+        "run",
+        &root,
+        &["run", "--bundle", b.to_str().unwrap(), "t1"],
+    );
+    wait_status(&root, "t1", "running");
+    let deadline = Instant::now() + TIMEOUT;
+    while !read(&dir, "run.out").contains("ready") {
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = rvisor(&root, &["kill", "--all", "t1", "SIGTERM"]);
+    assert!(out.status.success(), "{}", show("kill --all", &out));
+    let code = wait_child(run, "run");
+    assert_eq!(code, 7, "run: {}", read(&dir, "run.err"));
+    assert!(read(&dir, "run.out").contains("got TERM"));
+}
+
+#[test]
+fn delete_created_container_kills_it() {
+    let dir = test_dir("delcreated");
+    let b = bundle(&dir, &["true"]);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let create = spawn_to_files(
+        &dir,
+        "create",
+        &root,
+        &["create", "--bundle", b.to_str().unwrap(), "d1"],
+    );
+    assert_eq!(
+        wait_child(create, "create"),
+        0,
+        "{}",
+        read(&dir, "create.err")
+    );
+    let pid = state(&root, "d1")["pid"].as_i64().unwrap();
+    assert!(pid_alive(pid));
+    // The same id cannot be created twice.
+    let again = spawn_to_files(
+        &dir,
+        "again",
+        &root,
+        &["create", "--bundle", b.to_str().unwrap(), "d1"],
+    );
+    assert_eq!(wait_child(again, "create again"), 1);
+    assert!(read(&dir, "again.err").contains("already exists"));
+
+    let out = rvisor(&root, &["delete", "d1"]);
+    assert!(out.status.success(), "{}", show("delete", &out));
+    assert!(!pid_alive(pid));
+    assert!(!root.join("d1").exists());
+}
+
+#[test]
+fn create_refuses_unsupported_settings() {
+    let dir = test_dir("refuse");
+    let b = bundle(&dir, &["true"]);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let base = read_config(&b);
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "console-socket",
+            Box::new(|c| c["process"]["terminal"] = true.into()),
+        ),
+        (
+            "/sys/fs/cgroup",
+            Box::new(|c| {
+                c["mounts"].as_array_mut().unwrap().push(serde_json::json!(
+                    {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}
+                ))
+            }),
+        ),
+        (
+            "/data",
+            Box::new(|c| {
+                c["mounts"].as_array_mut().unwrap().push(serde_json::json!(
+                    {"destination": "/data", "type": "bind", "source": "/", "options": ["rbind"]}
+                ))
+            }),
+        ),
+        (
+            "executable file not found",
+            Box::new(|c| c["process"]["args"] = serde_json::json!(["nosuchprogram"])),
+        ),
+        (
+            "/nonexistent",
+            Box::new(|c| c["process"]["cwd"] = "/nonexistent".into()),
+        ),
+    ];
+    for (i, (needle, edit)) in cases.iter().enumerate() {
+        let mut c = base.clone();
+        edit(&mut c);
+        write_config(&b, &c);
+        let tag = format!("refuse{i}");
+        let id = format!("r{i}");
+        let child = spawn_to_files(
+            &dir,
+            &tag,
+            &root,
+            &["create", "--bundle", b.to_str().unwrap(), &id],
+        );
+        let code = wait_child(child, "create");
+        let err = read(&dir, &format!("{tag}.err"));
+        assert_eq!(code, 1, "case {needle}: {err}");
+        assert!(err.contains(needle), "case {needle}: {err}");
+        assert!(!root.join(&id).exists(), "case {needle}: state left behind");
+    }
+}
+
+#[test]
+fn spec_writes_a_valid_config() {
+    let dir = test_dir("spec");
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(&root, &["spec", "--bundle", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", show("spec", &out));
+    let spec = oci_spec::runtime::Spec::load(dir.join("config.json")).unwrap();
+    let p = spec.process().as_ref().unwrap();
+    assert_eq!(p.args().as_ref().unwrap(), &vec!["sh".to_string()]);
+    assert_eq!(p.terminal(), Some(true));
+    assert_eq!(spec.root().as_ref().unwrap().path(), Path::new("rootfs"));
+    // runc refuses to overwrite an existing config.json, and so do we.
+    let out = rvisor(&root, &["spec", "--bundle", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", show("spec again", &out));
+
+    let rl = dir.join("rootless");
+    std::fs::create_dir_all(&rl).unwrap();
+    let out = rvisor(
+        &root,
+        &["spec", "--rootless", "--bundle", rl.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", show("spec --rootless", &out));
+    let spec = oci_spec::runtime::Spec::load(rl.join("config.json")).unwrap();
+    assert!(spec.linux().as_ref().unwrap().uid_mappings().is_some());
+}
+
+#[test]
+fn features_and_unsupported_commands() {
+    let dir = test_dir("features");
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(&root, &["features"]);
+    assert!(out.status.success(), "{}", show("features", &out));
+    let f: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f["ociVersionMin"], "1.0.0", "{f}");
+    assert!(
+        f["linux"]["namespaces"].as_array().unwrap().len() >= 5,
+        "{f}"
+    );
+    assert_eq!(f["hooks"], serde_json::json!([]));
+
+    for args in [
+        &["pause", "x"][..],
+        &["resume", "x"],
+        &["events", "--stats", "x"],
+        &["update", "--memory", "1m", "x"],
+        &["exec", "--tty", "-e", "A=B", "x", "sh", "-c", "true"],
+    ] {
+        let out = rvisor(&root, args);
+        assert_eq!(out.status.code(), Some(1), "{}", show(args[0], &out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not supported yet"),
+            "{}",
+            show(args[0], &out)
+        );
+    }
+}
