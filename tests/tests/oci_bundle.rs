@@ -526,3 +526,63 @@ fn features_and_unsupported_commands() {
         );
     }
 }
+
+#[test]
+fn writable_root_changes_reach_the_bundle() {
+    let dir = test_dir("rwroot");
+    let b = bundle(
+        &dir,
+        &[
+            "sh",
+            "-c",
+            "echo data > /etc/made && mkdir /etc/d && mv /etc/made /etc/d/moved && ln -s moved /etc/d/link && chmod 600 /etc/d/moved && cat /etc/d/link && rm /bin/cat && echo done",
+        ],
+    );
+    let mut cfg = read_config(&b);
+    cfg["root"]["readonly"] = serde_json::json!(false);
+    write_config(&b, &cfg);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(&root, &["run", "--bundle", b.to_str().unwrap(), "rw1"]);
+    assert_eq!(shell_status(&out.status), 0, "{}", show("run", &out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "data\ndone\n");
+    let rootfs = b.join("rootfs");
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("etc/d/moved")).unwrap(),
+        "data\n"
+    );
+    assert!(!rootfs.join("etc/made").exists());
+    assert_eq!(
+        std::fs::read_link(rootfs.join("etc/d/link")).unwrap(),
+        PathBuf::from("moved")
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(rootfs.join("etc/d/moved"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(
+        std::fs::symlink_metadata(rootfs.join("bin/cat")).is_err(),
+        "rm inside reached the bundle"
+    );
+}
+
+#[test]
+fn readonly_root_refuses_writes() {
+    let dir = test_dir("roroot");
+    let b = bundle(
+        &dir,
+        &[
+            "sh",
+            "-c",
+            "echo x > /etc/nope 2>/dev/null && echo wrote || echo refused",
+        ],
+    );
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(&root, &["run", "--bundle", b.to_str().unwrap(), "ro1"]);
+    assert_eq!(shell_status(&out.status), 0, "{}", show("run", &out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "refused\n");
+    assert!(!b.join("rootfs/etc/nope").exists());
+}

@@ -75,6 +75,23 @@ impl GoferInode {
 }
 
 impl GoferInode {
+    fn writable(&self) -> SysResult<()> {
+        if self.readonly {
+            Err(Errno::EROFS)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn child(&self, fid: Fid, attr: &FileAttr) -> Arc<dyn Inode> {
+        Arc::new(GoferInode::new(
+            self.client.clone(),
+            fid,
+            convert(attr),
+            self.readonly,
+        ))
+    }
+
     fn new(client: Arc<GoferClient>, fid: Fid, attr: Attr, readonly: bool) -> Self {
         GoferInode {
             client,
@@ -101,7 +118,110 @@ impl Drop for GoferInode {
 
 impl Inode for GoferInode {
     fn attr(&self) -> SysResult<Attr> {
+        if !self.readonly {
+            // On a writable mount the host file changes under us (writes
+            // through donated fds, other containers): ask the gofer.
+            let a = convert(&self.client.stat(self.fid).map_err(gerr)?);
+            *self.attr.lock().map_err(|_| Errno::EIO)? = a;
+            return Ok(a);
+        }
         self.attr.lock().map(|a| *a).map_err(|_| Errno::EIO)
+    }
+
+    fn create(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> SysResult<Arc<dyn Inode>> {
+        self.writable()?;
+        let (fid, attr, _fd) = self
+            .client
+            .create(self.fid, name, libc::O_RDONLY, mode, uid, gid)
+            .map_err(gerr)?;
+        Ok(self.child(fid, &attr))
+    }
+
+    fn mkdir(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> SysResult<Arc<dyn Inode>> {
+        self.writable()?;
+        let (fid, attr) = self
+            .client
+            .mkdir(self.fid, name, mode, uid, gid)
+            .map_err(gerr)?;
+        Ok(self.child(fid, &attr))
+    }
+
+    fn mknod(
+        &self,
+        name: &[u8],
+        mode: u32,
+        _rdev: u64,
+        uid: u32,
+        gid: u32,
+    ) -> SysResult<Arc<dyn Inode>> {
+        self.writable()?;
+        let (fid, attr) = self
+            .client
+            .mknod(self.fid, name, mode, uid, gid)
+            .map_err(gerr)?;
+        Ok(self.child(fid, &attr))
+    }
+
+    fn symlink(&self, name: &[u8], target: &[u8], uid: u32, gid: u32) -> SysResult<Arc<dyn Inode>> {
+        self.writable()?;
+        let (fid, attr) = self
+            .client
+            .symlink(self.fid, name, target, uid, gid)
+            .map_err(gerr)?;
+        Ok(self.child(fid, &attr))
+    }
+
+    fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> SysResult<()> {
+        self.writable()?;
+        let t = target
+            .as_any()
+            .downcast_ref::<GoferInode>()
+            .ok_or(Errno::EXDEV)?;
+        if !Arc::ptr_eq(&t.client, &self.client) {
+            return Err(Errno::EXDEV);
+        }
+        self.client.link(self.fid, name, t.fid).map_err(gerr)
+    }
+
+    fn unlink(&self, name: &[u8]) -> SysResult<()> {
+        self.writable()?;
+        self.client.unlink(self.fid, name, 0).map_err(gerr)
+    }
+
+    fn rmdir(&self, name: &[u8]) -> SysResult<()> {
+        self.writable()?;
+        self.client
+            .unlink(self.fid, name, libc::AT_REMOVEDIR)
+            .map_err(gerr)
+    }
+
+    fn rename(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> SysResult<()> {
+        self.writable()?;
+        let d = new_dir
+            .as_any()
+            .downcast_ref::<GoferInode>()
+            .ok_or(Errno::EXDEV)?;
+        if !Arc::ptr_eq(&d.client, &self.client) {
+            return Err(Errno::EXDEV);
+        }
+        self.client
+            .rename(self.fid, name, d.fid, new_name, 0)
+            .map_err(gerr)
+    }
+
+    fn setattr(&self, change: &super::SetAttr) -> SysResult<()> {
+        self.writable()?;
+        let req = rvisor_gofer::protocol::SetAttr {
+            mode: change.mode,
+            uid: change.uid,
+            gid: change.gid,
+            size: change.size,
+            atime: change.atime,
+            mtime: change.mtime,
+        };
+        let a = self.client.setattr(self.fid, &req).map_err(gerr)?;
+        *self.attr.lock().map_err(|_| Errno::EIO)? = convert(&a);
+        Ok(())
     }
 
     fn lookup(&self, name: &[u8]) -> SysResult<Arc<dyn Inode>> {
