@@ -235,6 +235,9 @@ pub fn support(s: Sysno) -> Support {
         Sysno::recvmsg => Implemented,
         Sysno::getsockopt => Partial("SOL_SOCKET: SO_TYPE SO_DOMAIN SO_PROTOCOL SO_ERROR SO_ACCEPTCONN SO_RCVBUF SO_SNDBUF SO_PEERCRED; others ENOPROTOOPT"),
         Sysno::setsockopt => Partial("SOL_SOCKET: SO_TYPE SO_DOMAIN SO_PROTOCOL SO_ERROR SO_ACCEPTCONN SO_RCVBUF SO_SNDBUF SO_PEERCRED; others ENOPROTOOPT"),
+        Sysno::sendfile => Implemented,
+        Sysno::copy_file_range => Implemented,
+        Sysno::splice => Implemented,
         Sysno::rseq => Unsupported,
         _ => Unsupported,
     }

@@ -19,6 +19,7 @@ pub mod poll;
 pub mod process;
 pub mod signal;
 pub mod time;
+pub mod transfer;
 
 use std::time::Instant;
 
@@ -232,6 +233,9 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_recvmsg => net::sys_recvmsg,
         SYS_getsockopt => net::sys_getsockopt,
         SYS_setsockopt => net::sys_setsockopt,
+        SYS_sendfile => transfer::sys_sendfile,
+        SYS_copy_file_range => transfer::sys_copy_file_range,
+        SYS_splice => transfer::sys_splice,
         _ => return None,
     };
     Some(h)
