@@ -418,6 +418,9 @@ pub fn sys_close_range(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         i.files = i.files.fork();
     }
     let removed = files(ctx)?.close_range(lo, hi, flags & libc::CLOSE_RANGE_CLOEXEC != 0);
+    for e in &removed {
+        release_posix_locks(ctx, &e.file);
+    }
     drop(removed);
     Ok(0)
 }
@@ -437,6 +440,9 @@ pub fn sys_dup2(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Ok(a[1]);
     }
     let old = t.insert_at(a[1] as i32, f, false, nofile(ctx))?;
+    if let Some(e) = &old {
+        release_posix_locks(ctx, &e.file);
+    }
     drop(old);
     Ok(a[1])
 }
@@ -450,6 +456,9 @@ pub fn sys_dup3(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let t = files(ctx)?;
     let f = t.get(a[0] as i32)?;
     let old = t.insert_at(a[1] as i32, f, flags & libc::O_CLOEXEC != 0, nofile(ctx))?;
+    if let Some(e) = &old {
+        release_posix_locks(ctx, &e.file);
+    }
     drop(old);
     Ok(a[1])
 }
