@@ -586,3 +586,31 @@ fn readonly_root_refuses_writes() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "refused\n");
     assert!(!b.join("rootfs/etc/nope").exists());
 }
+
+#[test]
+fn symlinks_and_dotdot_never_leave_the_rootfs() {
+    let dir = test_dir("escape");
+    let b = bundle(
+        &dir,
+        &[
+            "sh",
+            "-c",
+            "for p in /up/secret /abs/secret /deep/secret /../secret /../../bundle/secret /etc/../../secret; do cat $p 2>/dev/null && echo LEAK $p; done; ln /up/secret /tmp/x 2>/dev/null && echo LINKED; echo checked",
+        ],
+    );
+    std::fs::write(b.join("secret"), "host secret\n").unwrap();
+    let rootfs = b.join("rootfs");
+    std::os::unix::fs::symlink("..", rootfs.join("up")).unwrap();
+    std::os::unix::fs::symlink("/..", rootfs.join("abs")).unwrap();
+    std::os::unix::fs::symlink("../../../../../../..", rootfs.join("deep")).unwrap();
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(&root, &["run", "--bundle", b.to_str().unwrap(), "esc1"]);
+    assert_eq!(shell_status(&out.status), 0, "{}", show("run", &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "checked\n",
+        "{}",
+        show("run", &out)
+    );
+}
