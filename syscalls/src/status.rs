@@ -238,6 +238,7 @@ pub fn support(s: Sysno) -> Support {
         Sysno::sendfile => Implemented,
         Sysno::copy_file_range => Implemented,
         Sysno::splice => Implemented,
+        Sysno::creat => Implemented,
         Sysno::rseq => Unsupported,
         _ => Unsupported,
     }

@@ -236,6 +236,7 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_sendfile => transfer::sys_sendfile,
         SYS_copy_file_range => transfer::sys_copy_file_range,
         SYS_splice => transfer::sys_splice,
+        SYS_creat => path::sys_creat,
         _ => return None,
     };
     Some(h)

@@ -278,6 +278,13 @@ pub fn sys_open(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     do_open(ctx, libc::AT_FDCWD, &p, a[1] as u32, a[2] as u32)
 }
 
+/// creat: open(path, O_CREAT|O_WRONLY|O_TRUNC, mode).
+pub fn sys_creat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let p = ctx.read_path(a[0])?;
+    let flags = (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u32;
+    do_open(ctx, libc::AT_FDCWD, &p, flags, a[1] as u32)
+}
+
 /// openat.
 pub fn sys_openat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let p = ctx.read_path(a[1])?;
