@@ -4,6 +4,7 @@
 //! the path of a system call from the stub to its handler and back.
 
 pub mod boot;
+pub mod confine;
 pub mod fs;
 pub mod kernel;
 pub mod loader;

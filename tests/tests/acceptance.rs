@@ -447,3 +447,71 @@ fn host_root_writes_stay_in_the_sandbox() {
     );
     expect(&out, 0, "x\nremoved\n", "write to the overlay root");
 }
+
+// ---- the sentry's own confinement ------------------------------------------
+
+/// The `Seccomp:` field of a /proc status file.
+fn seccomp_mode(status_path: &Path) -> Option<String> {
+    let s = std::fs::read_to_string(status_path).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Seccomp:"))
+        .map(|v| v.trim().to_string())
+}
+
+#[test]
+fn sentry_runs_under_its_seccomp_filter() {
+    // `rvisor do` becomes the sentry: while the workload runs, every one
+    // of its threads (main, task-N) is in seccomp filter mode.
+    let mut child = std::process::Command::new(rvisor_tests::rvisor_bin())
+        .args(["do", "/bin/sleep", "2"])
+        .env_remove("RVISOR_SECCOMP")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let proc_dir = PathBuf::from(format!("/proc/{}", child.id()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(1500);
+    let mut seen: Option<Vec<(String, Option<String>)>> = None;
+    while std::time::Instant::now() < deadline {
+        // The init task's thread exists once the workload runs.
+        let threads: Vec<(String, Option<String>)> = std::fs::read_dir(proc_dir.join("task"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| {
+                        let comm = std::fs::read_to_string(e.path().join("comm"))
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string();
+                        (comm, seccomp_mode(&e.path().join("status")))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let has_task = threads.iter().any(|(c, _)| c == "task-1");
+        if has_task && threads.iter().all(|(_, m)| m.as_deref() == Some("2")) {
+            seen = Some(threads);
+            break;
+        }
+        if has_task {
+            seen = Some(threads);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let main_mode = seccomp_mode(&proc_dir.join("status"));
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    let threads = seen.expect("the sentry never started its init task (no task-1 thread)");
+    assert!(
+        threads.iter().all(|(_, m)| m.as_deref() == Some("2")),
+        "sentry threads not in seccomp filter mode: {threads:?}"
+    );
+    assert_eq!(main_mode.as_deref(), Some("2"), "sentry main thread");
+    assert!(
+        status.success(),
+        "rvisor do sleep 2 under the sentry filter: {status:?}\n{err}"
+    );
+}

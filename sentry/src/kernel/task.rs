@@ -135,6 +135,14 @@ pub fn run_init(
             return;
         }
     };
+    // The last step that needs host paths or exec (forking the first stub
+    // from its memfd, reading its maps) is done: confine the whole sentry.
+    if let Err(e) = crate::confine::install_sentry_seccomp() {
+        tracing::error!("cannot confine the sentry: {e}");
+        stub.kill_process();
+        kernel.set_init_exited(ExitStatus::Exited(126));
+        return;
+    }
     kernel.set_special(special);
     stub.pin_with_tracer();
     let inner = TaskInner {
