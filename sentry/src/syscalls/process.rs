@@ -642,16 +642,19 @@ pub fn sys_get_robust_list(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 // ---- process groups and sessions ---------------------------------------
 
+/// The process `pid` names (0: the caller's), for getpgid/getsid.
+fn group_arg(ctx: &TaskCtx, pid: u64) -> SysResult<Arc<ThreadGroup>> {
+    match pid as i32 {
+        0 => Ok(ctx.task.tg.clone()),
+        p => ctx.kernel().group(p).ok_or(Errno::ESRCH),
+    }
+}
+
 /// getpgid.
 pub fn sys_getpgid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    let pid = a[0] as i32;
-    let tg = if pid == 0 {
-        ctx.task.tg.clone()
-    } else {
-        ctx.kernel().group(pid).ok_or(Errno::ESRCH)?
-    };
-    let g = tg.inner.lock().map_err(|_| Errno::EIO)?;
-    Ok(g.pgid as u64)
+    let tg = group_arg(ctx, a[0])?;
+    let pgid = tg.inner.lock().map_err(|_| Errno::EIO)?.pgid;
+    Ok(pgid as u64)
 }
 
 /// getpgrp.
@@ -661,14 +664,9 @@ pub fn sys_getpgrp(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
 
 /// getsid.
 pub fn sys_getsid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    let pid = a[0] as i32;
-    let tg = if pid == 0 {
-        ctx.task.tg.clone()
-    } else {
-        ctx.kernel().group(pid).ok_or(Errno::ESRCH)?
-    };
-    let g = tg.inner.lock().map_err(|_| Errno::EIO)?;
-    Ok(g.sid as u64)
+    let tg = group_arg(ctx, a[0])?;
+    let sid = tg.inner.lock().map_err(|_| Errno::EIO)?.sid;
+    Ok(sid as u64)
 }
 
 /// setsid.
