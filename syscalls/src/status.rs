@@ -197,7 +197,7 @@ pub fn support(s: Sysno) -> Support {
         Sysno::fstatfs => Implemented,
         Sysno::fsync => Implemented,
         Sysno::fdatasync => Implemented,
-        Sysno::sync => Implemented,
+        Sysno::sync => Partial("flushes the files the calling process has open"),
         Sysno::syncfs => Implemented,
         Sysno::sethostname => Implemented,
         Sysno::rt_tgsigqueueinfo => Implemented,

@@ -169,6 +169,21 @@ impl FileOps for HostFile {
         p.revents as u16 as u32
     }
 
+    fn sync(&self, datasync: bool) -> SysResult<()> {
+        // SAFETY: fsync/fdatasync on the descriptor this file owns.
+        let r = unsafe {
+            if datasync {
+                libc::fdatasync(self.fd.as_raw_fd())
+            } else {
+                libc::fsync(self.fd.as_raw_fd())
+            }
+        };
+        if r != 0 {
+            return Err(last_errno());
+        }
+        Ok(())
+    }
+
     fn host_mmap_fd(&self) -> Option<RawFd> {
         if self.seekable && self.inode.is_some() {
             Some(self.fd.as_raw_fd())

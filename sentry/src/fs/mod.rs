@@ -282,6 +282,11 @@ pub trait FileOps: Any + Send + Sync {
     fn host_mmap_fd(&self) -> Option<RawFd> {
         None
     }
+    /// fsync/fdatasync: makes written data durable. Files kept in sentry
+    /// memory have nothing to write back.
+    fn sync(&self, _datasync: bool) -> SysResult<()> {
+        Ok(())
+    }
     /// Called when the last descriptor to the open file is closed.
     fn release(&self) {}
     /// Downcasting support.

@@ -1093,6 +1093,9 @@ impl FileOps for OvlFile {
     fn host_mmap_fd(&self) -> Option<RawFd> {
         self.cur().host_mmap_fd()
     }
+    fn sync(&self, datasync: bool) -> SysResult<()> {
+        self.cur().sync(datasync)
+    }
     fn release(&self) {
         self.inner.release();
         if let Some(r) = self.reopened.get() {

@@ -611,14 +611,19 @@ pub fn sys_fstatfs(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// fsync, fdatasync: data written through the sentry is already with the
-/// host (or in sentry memory for tmpfs).
+/// fsync, fdatasync, syncfs: the file's own write-back (host fsync for
+/// host-backed files; nothing to do for sentry-memory files).
 pub fn sys_fsync(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    files(ctx)?.get(a[0] as i32)?;
+    let f = files(ctx)?.get(a[0] as i32)?;
+    f.ops.sync(ctx.syscall_nr == libc::SYS_fdatasync as u64)?;
     Ok(0)
 }
 
-/// sync.
-pub fn sys_sync(_ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
+/// sync: flushes what the calling process has open (a workload may not
+/// make the host flush every file system).
+pub fn sys_sync(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
+    for (_, e) in files(ctx)?.snapshot() {
+        let _ = e.file.ops.sync(false);
+    }
     Ok(0)
 }
