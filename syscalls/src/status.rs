@@ -31,6 +31,8 @@ const ARCH_PRCTL_NOTE: &str = "ARCH_SET_FS ARCH_GET_FS only";
 const XATTR_NOTE: &str = "no file system supports extended attributes yet: EOPNOTSUPP";
 /// What the sentry supports of `socket`.
 const SOCKET_NOTE: &str = "AF_UNIX stream, datagram and seqpacket; other families EAFNOSUPPORT";
+/// What the sentry supports of the mlock family.
+const MLOCK_NOTE: &str = "ranges checked and accepted; pages are not pinned on the host";
 /// What the sentry supports of `futex`.
 const FUTEX_NOTE: &str = "FUTEX_WAIT WAKE REQUEUE CMP_REQUEUE WAIT_BITSET WAKE_BITSET; no PI";
 
@@ -123,10 +125,10 @@ pub fn support(s: Sysno) -> Support {
         Sysno::sigaltstack => Implemented,
         Sysno::sched_getparam => Implemented,
         Sysno::sched_getscheduler => Implemented,
-        Sysno::mlock => Implemented,
-        Sysno::munlock => Implemented,
-        Sysno::mlockall => Implemented,
-        Sysno::munlockall => Implemented,
+        Sysno::mlock => Partial(MLOCK_NOTE),
+        Sysno::munlock => Partial(MLOCK_NOTE),
+        Sysno::mlockall => Partial(MLOCK_NOTE),
+        Sysno::munlockall => Partial(MLOCK_NOTE),
         Sysno::prctl => Partial(PRCTL_NOTE),
         Sysno::arch_prctl => Partial(ARCH_PRCTL_NOTE),
         Sysno::setrlimit => Implemented,
@@ -165,7 +167,7 @@ pub fn support(s: Sysno) -> Support {
         Sysno::getcpu => Implemented,
         Sysno::getrandom => Implemented,
         Sysno::execveat => Implemented,
-        Sysno::mlock2 => Implemented,
+        Sysno::mlock2 => Partial(MLOCK_NOTE),
         Sysno::statx => Implemented,
         Sysno::close_range => Implemented,
         Sysno::faccessat2 => Implemented,

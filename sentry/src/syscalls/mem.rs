@@ -409,7 +409,8 @@ pub fn sys_madvise(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// msync: nothing to write back for private and anonymous memory.
+/// msync: shared file mappings are synced by the host (MS_SYNC);
+/// private and anonymous memory has nothing to write back.
 pub fn sys_msync(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let flags = a[2] as i32;
     if flags & !(libc::MS_ASYNC | libc::MS_SYNC | libc::MS_INVALIDATE) != 0
@@ -422,6 +423,19 @@ pub fn sys_msync(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let m = mm.inner.lock().map_err(|_| Errno::EIO)?;
     if !m.is_mapped(a[0], end) {
         return Err(Errno::ENOMEM);
+    }
+    // Shared file mappings are the host file's pages: write them back
+    // where the workload asked for it.
+    let shared = m
+        .vmas
+        .range(..end)
+        .any(|(_, v)| v.end > a[0] && v.shared && matches!(v.name, VmaName::File { .. }));
+    if shared && flags & libc::MS_SYNC != 0 {
+        mm::host_call(
+            &ctx.stub,
+            libc::SYS_msync,
+            [a[0], end - a[0], flags as u64, 0, 0, 0],
+        )?;
     }
     Ok(0)
 }
