@@ -37,7 +37,8 @@ const SECCOMP_JSON: &str = include_str!("../seccomp/gofer.json");
 const SECCOMP_FILTER: &str = "gofer";
 
 /// Confines the calling (single-threaded) process to `root` and returns an
-/// `O_PATH | O_DIRECTORY` fd of it to pass to [`crate::server::serve`].
+/// `O_PATH | O_DIRECTORY` fd of it (for a `root` that is not a directory, of
+/// a one-entry directory holding it; see [`crate::FILE_EXPORT_NAME`]) to pass to [`crate::server::serve`].
 ///
 /// After this returns, the process may make only the system calls `serve`
 /// needs; see the module documentation.
@@ -46,10 +47,21 @@ pub fn confine(root: &Path) -> Result<OwnedFd, GoferError> {
         op: "canonicalize gofer root",
         errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL)),
     })?;
-    let root_fd = if pivot_into(&root)? {
-        open_dir(Path::new("/"))?
+    let is_dir = std::fs::metadata(&root)
+        .map(|m| m.is_dir())
+        .map_err(|e| GoferError::Sys {
+            op: "stat of the gofer root",
+            errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL)),
+        })?;
+    let root_fd = if is_dir {
+        if pivot_into(&root)? {
+            open_dir(Path::new("/"))?
+        } else {
+            open_dir(&root)?
+        }
     } else {
-        open_dir(&root)?
+        pivot_into_file(&root)?;
+        open_dir(Path::new("/"))?
     };
     nix::sys::stat::umask(Mode::empty());
     nix::sys::prctl::set_no_new_privs().map_err(GoferError::sys("prctl(PR_SET_NO_NEW_PRIVS)"))?;
@@ -107,6 +119,59 @@ fn pivot_into(root: &Path) -> Result<bool, GoferError> {
     umount2(".", MntFlags::MNT_DETACH).map_err(GoferError::sys("detaching the old root"))?;
     chdir("/").map_err(GoferError::sys("chdir(/)"))?;
     Ok(true)
+}
+
+/// Exports a single non-directory file (a file bind mount): the new mount
+/// namespace's root is a small private tmpfs holding one entry,
+/// [`crate::FILE_EXPORT_NAME`], onto which `file` is bind-mounted; the tmpfs
+/// is then made read-only, so nothing can be created beside the file. Unlike
+/// a directory export there is no fallback without a private namespace: the
+/// only other way to name the file would expose its siblings.
+fn pivot_into_file(file: &Path) -> Result<(), GoferError> {
+    unshare(CloneFlags::CLONE_NEWNS).map_err(GoferError::sys("unshare(CLONE_NEWNS) for a file export"))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(GoferError::sys("making / rslave"))?;
+    let stage = Path::new("/tmp");
+    mount(
+        Some("none"),
+        stage,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("size=16k,mode=0755"),
+    )
+    .map_err(GoferError::sys("mounting the staging tmpfs"))?;
+    let target = stage.join(crate::FILE_EXPORT_NAME);
+    std::fs::File::create(&target).map_err(|e| GoferError::Sys {
+        op: "creating the file export's mountpoint",
+        errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    })?;
+    mount(
+        Some(file),
+        &target,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(GoferError::sys("bind-mounting the exported file"))?;
+    mount(
+        None::<&str>,
+        stage,
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .map_err(GoferError::sys("making the staging tmpfs read-only"))?;
+    chdir(stage).map_err(GoferError::sys("chdir to the staging tmpfs"))?;
+    pivot_root(".", ".").map_err(GoferError::sys("pivot_root"))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(GoferError::sys("detaching the old root"))?;
+    chdir("/").map_err(GoferError::sys("chdir(/)"))?;
+    Ok(())
 }
 
 fn open_dir(path: &Path) -> Result<OwnedFd, GoferError> {

@@ -23,3 +23,7 @@ pub mod server;
 mod transport;
 
 pub use error::GoferError;
+
+/// When the exported root is not a directory (a file bind mount), the gofer
+/// serves a read-only directory whose only entry, of this name, is that file.
+pub const FILE_EXPORT_NAME: &str = "file";

@@ -424,10 +424,10 @@ fn create_refuses_unsupported_settings() {
             Box::new(|c| c["process"]["terminal"] = true.into()),
         ),
         (
-            "/sys/fs/cgroup",
+            "/cg",
             Box::new(|c| {
                 c["mounts"].as_array_mut().unwrap().push(serde_json::json!(
-                    {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}
+                    {"destination": "/cg", "type": "cgroup", "source": "cgroup"}
                 ))
             }),
         ),
@@ -435,7 +435,7 @@ fn create_refuses_unsupported_settings() {
             "/data",
             Box::new(|c| {
                 c["mounts"].as_array_mut().unwrap().push(serde_json::json!(
-                    {"destination": "/data", "type": "bind", "source": "/", "options": ["rbind"]}
+                    {"destination": "/data", "type": "bind", "source": "/dev/null", "options": ["rbind"]}
                 ))
             }),
         ),
@@ -613,4 +613,64 @@ fn symlinks_and_dotdot_never_leave_the_rootfs() {
         "{}",
         show("run", &out)
     );
+}
+
+#[test]
+fn bind_mounts_rw_ro_and_files() {
+    let dir = test_dir("binds");
+    let host = dir.join("host");
+    for d in ["rw", "ro", "files"] {
+        std::fs::create_dir_all(host.join(d)).unwrap();
+    }
+    std::fs::write(host.join("rw/existing"), "old\n").unwrap();
+    std::fs::write(host.join("ro/existing"), "kept\n").unwrap();
+    std::fs::write(host.join("files/hosts"), "127.0.0.1 localhost\n").unwrap();
+    std::fs::write(host.join("files/hostname"), "ro-name\n").unwrap();
+    std::fs::write(host.join("files/secret"), "SIBLING\n").unwrap();
+    let b = bundle(
+        &dir,
+        &[
+            "sh",
+            "-c",
+            "cat /rw/existing; echo new > /rw/new && mkdir /rw/sub && echo deep > /rw/sub/f && rm /rw/existing && echo rw-ok; \
+             cat /ro/existing; (echo x > /ro/nope) 2>&1; (rm /ro/existing) 2>&1; \
+             cat /etc/hosts; echo '10.0.0.1 added' >> /etc/hosts && echo file-rw-ok; \
+             cat /etc/hostname; (echo y > /etc/hostname) 2>&1; \
+             ls /etc/secret 2>&1; (rm /etc/hosts) 2>&1; echo end",
+        ],
+    );
+    let mut cfg = read_config(&b);
+    let mounts = cfg["mounts"].as_array_mut().unwrap();
+    let h = |p: &str| host.join(p).to_str().unwrap().to_string();
+    mounts.push(serde_json::json!({"destination": "/rw", "type": "bind", "source": h("rw"), "options": ["rbind", "rprivate"]}));
+    mounts.push(serde_json::json!({"destination": "/ro", "type": "bind", "source": h("ro"), "options": ["rbind", "ro"]}));
+    mounts.push(serde_json::json!({"destination": "/etc/hosts", "type": "bind", "source": h("files/hosts"), "options": ["rbind", "rprivate"]}));
+    mounts.push(serde_json::json!({"destination": "/etc/hostname", "type": "bind", "source": h("files/hostname"), "options": ["rbind", "ro"]}));
+    write_config(&b, &cfg);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(&root, &["run", "--bundle", b.to_str().unwrap(), "binds1"]);
+    assert_eq!(shell_status(&out.status), 0, "{}", show("run", &out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let want = "old\nrw-ok\nkept\n\
+        sh: can't create /ro/nope: Read-only file system\n\
+        rm: can't remove '/ro/existing': Read-only file system\n\
+        127.0.0.1 localhost\nfile-rw-ok\nro-name\n\
+        sh: can't create /etc/hostname: Read-only file system\n\
+        ls: /etc/secret: No such file or directory\n\
+        rm: can't remove '/etc/hosts': Read-only file system\nend\n";
+    assert_eq!(stdout, want, "{}", show("run", &out));
+    // rw writes reached the host; ro and file siblings untouched.
+    assert_eq!(std::fs::read_to_string(host.join("rw/new")).unwrap(), "new\n");
+    assert_eq!(std::fs::read_to_string(host.join("rw/sub/f")).unwrap(), "deep\n");
+    assert!(!host.join("rw/existing").exists());
+    assert!(!host.join("ro/nope").exists());
+    assert_eq!(std::fs::read_to_string(host.join("ro/existing")).unwrap(), "kept\n");
+    assert_eq!(
+        std::fs::read_to_string(host.join("files/hosts")).unwrap(),
+        "127.0.0.1 localhost\n10.0.0.1 added\n"
+    );
+    assert_eq!(std::fs::read_to_string(host.join("files/hostname")).unwrap(), "ro-name\n");
+    // The file mountpoints were created in the rootfs, like runc does.
+    assert!(b.join("rootfs/etc/hosts").is_file());
 }

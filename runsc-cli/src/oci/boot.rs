@@ -26,6 +26,7 @@ use rvisor_gofer::client::GoferClient;
 use rvisor_sentry::boot::{self as sboot, BootSpec};
 use rvisor_sentry::fs::gofer::GoferInode;
 use rvisor_sentry::fs::tmpfs::Tmpfs;
+use rvisor_sentry::fs::Inode;
 use rvisor_sentry::fs::vfs::Location;
 use rvisor_sentry::kernel::signal::{default_action, send_to_group, DefaultAction, SIG_DFL};
 use rvisor_sentry::kernel::{Creds, Kernel};
@@ -155,7 +156,11 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
     // like runc does (also for a read-only root: that is the container's
     // view), never following a symlink out of the rootfs.
     for m in &plan.mounts {
-        spec::resolve_in_root(&plan.rootfs, m.dest(), true)
+        let create = match m {
+            ExtraMount::Bind { dir: false, .. } => spec::Create::DirsAndFile,
+            _ => spec::Create::Dirs,
+        };
+        spec::resolve_in_root(&plan.rootfs, m.dest(), create)
             .with_context(|| format!("creating the mountpoint {}", m.dest().display()))?;
     }
     let listener = control::bind(&a.state_dir)?;
@@ -163,8 +168,11 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
     let root_sock = spawn_gofer(&plan.rootfs, plan.readonly, gofers)?;
     let mut binds = Vec::new();
     for m in &plan.mounts {
-        if let ExtraMount::Bind { source, .. } = m {
-            binds.push(spawn_gofer(source, true, gofers)?);
+        if let ExtraMount::Bind {
+            source, readonly, ..
+        } = m
+        {
+            binds.push(spawn_gofer(source, *readonly, gofers)?);
         }
     }
 
@@ -255,12 +263,22 @@ fn gate(
                 "tmpfs",
                 *readonly,
             ),
-            ExtraMount::Bind { source, .. } => {
+            ExtraMount::Bind {
+                source,
+                dir,
+                readonly,
+                ..
+            } => {
                 let sock = binds.next().ok_or("missing bind-mount gofer")?;
                 let client = Arc::new(GoferClient::new(sock));
-                let inode = GoferInode::root(client, true)
-                    .map_err(|e| format!("mount {}: gofer root: {e}", dest.display()))?;
-                vfs.mount_at(&at, inode, "9p", &source.to_string_lossy(), true)
+                let inode: Result<Arc<dyn Inode>, _> = if *dir {
+                    GoferInode::root(client, *readonly).map(|i| i as Arc<dyn Inode>)
+                } else {
+                    GoferInode::file_export(client, *readonly)
+                };
+                let inode =
+                    inode.map_err(|e| format!("mount {}: gofer root: {e}", dest.display()))?;
+                vfs.mount_at(&at, inode, "9p", &source.to_string_lossy(), *readonly)
             }
         };
         res.map_err(|e| format!("mount {}: {e}", dest.display()))?;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -30,8 +30,12 @@ pub enum ExtraMount {
     Bind {
         /// Destination inside the container.
         dest: PathBuf,
-        /// Absolute host directory.
+        /// Absolute host path (a directory or a file).
         source: PathBuf,
+        /// Whether the source is a directory.
+        dir: bool,
+        /// Mounted read-only (writes give EROFS).
+        readonly: bool,
     },
 }
 
@@ -275,9 +279,6 @@ fn check_mount(
     };
     let is_bind = typ == "bind" || has("bind") || has("rbind");
     if is_bind {
-        if !has("ro") {
-            bail!("{name}: writable bind mounts are not supported yet (add the \"ro\" option)");
-        }
         let Some(src) = m.source() else {
             bail!("{name}: a bind mount needs a source");
         };
@@ -288,20 +289,32 @@ fn check_mount(
         };
         let md =
             std::fs::metadata(&src).with_context(|| format!("{name}: source {}", src.display()))?;
-        if !md.is_dir() {
+        if !md.is_dir() && !md.is_file() {
             bail!(
-                "{name}: bind mounts of files ({}) are not supported yet, only directories",
+                "{name}: only directories and regular files can be bind-mounted ({} is neither)",
                 src.display()
             );
         }
         if d == b"/" || d == b"/proc" || d == b"/dev" || d.starts_with(b"/proc/") {
             bail!("{name}: a bind mount cannot replace {}", dest.display());
         }
+        if d == b"/dev/shm" {
+            // docker binds a per-container host directory here; the sandbox
+            // keeps its own /dev/shm (a tmpfs whose mapped files are memfds),
+            // which is what POSIX shared memory inside it needs.
+            ignored.push(format!("{name}: /dev/shm stays the sandbox's own tmpfs"));
+            return Ok(None);
+        }
+        if d.starts_with(b"/dev/") {
+            bail!("{name}: only the sandbox's own file systems can be under /dev");
+        }
         let source = std::fs::canonicalize(&src)
             .with_context(|| format!("{name}: source {}", src.display()))?;
         return Ok(Some(ExtraMount::Bind {
             dest: dest.clone(),
             source,
+            dir: md.is_dir(),
+            readonly: has("ro"),
         }));
     }
     match typ.as_str() {
@@ -316,7 +329,11 @@ fn check_mount(
             Ok(None)
         }
         "devpts" if d == b"/dev/pts" => Ok(None),
-        "sysfs" | "mqueue" | "devpts" => {
+        "cgroup" | "cgroup2" if d == b"/sys/fs/cgroup" => {
+            ignored.push(format!("{name}: the sandbox has no cgroup file system"));
+            Ok(None)
+        }
+        "sysfs" | "mqueue" | "devpts" | "cgroup" | "cgroup2" => {
             bail!("{name}: {typ} is only supported at its standard place")
         }
         // The sentry's own /dev (devices, /dev/shm, /dev/pts) and /tmp.
@@ -342,15 +359,27 @@ fn check_mount(
                 readonly: has("ro"),
             }))
         }
-        _ => bail!("{name} is not supported (rvisor supports proc, sysfs, tmpfs, devpts, mqueue and read-only bind mounts)"),
+        _ => bail!("{name} is not supported (rvisor supports proc, sysfs, tmpfs, devpts, mqueue, cgroup and bind mounts)"),
     }
 }
 
+/// What [`resolve_in_root`] creates when a component is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// Nothing: a missing component gives `Ok(None)`.
+    Nothing,
+    /// Every missing component as a directory (mode 0755).
+    Dirs,
+    /// Missing directories, and the last component as an empty file (the
+    /// mountpoint of a file bind mount).
+    DirsAndFile,
+}
+
 /// Resolves `path` (absolute, as the container sees it) to a host path under
-/// `rootfs`, following symlinks inside the rootfs (never out of it). With
-/// `mkdir`, missing components are created as directories (mode 0755).
-/// Returns None if a component is missing (and `mkdir` is false).
-pub fn resolve_in_root(rootfs: &Path, path: &Path, mkdir: bool) -> Result<Option<PathBuf>> {
+/// `rootfs`, following symlinks inside the rootfs (never out of it),
+/// creating what `create` says. Returns None if a component is missing and
+/// `create` is [`Create::Nothing`].
+pub fn resolve_in_root(rootfs: &Path, path: &Path, create: Create) -> Result<Option<PathBuf>> {
     let mut todo: Vec<std::ffi::OsString> = path
         .components()
         .rev()
@@ -389,13 +418,22 @@ pub fn resolve_in_root(rootfs: &Path, path: &Path, mkdir: bool) -> Result<Option
             }
             Ok(_) => cur = next,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if !mkdir {
+                if create == Create::Nothing {
                     return Ok(None);
                 }
-                std::fs::DirBuilder::new()
-                    .mode(0o755)
-                    .create(&host)
-                    .with_context(|| format!("creating {}", host.display()))?;
+                if create == Create::DirsAndFile && todo.is_empty() {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o644)
+                        .open(&host)
+                        .with_context(|| format!("creating {}", host.display()))?;
+                } else {
+                    std::fs::DirBuilder::new()
+                        .mode(0o755)
+                        .create(&host)
+                        .with_context(|| format!("creating {}", host.display()))?;
+                }
                 cur = next;
             }
             Err(e) => return Err(e).with_context(|| format!("{}", host.display())),
@@ -420,7 +458,7 @@ pub fn find_program(plan: &Plan) -> Result<Vec<u8>> {
         .unwrap_or(DEFAULT_PATH);
     for dir in path.split(':').filter(|d| d.starts_with('/')) {
         let cand = Path::new(dir).join(arg0);
-        if let Ok(Some(host)) = resolve_in_root(&plan.rootfs, &cand, false) {
+        if let Ok(Some(host)) = resolve_in_root(&plan.rootfs, &cand, Create::Nothing) {
             if let Ok(md) = std::fs::metadata(&host) {
                 if md.is_file() && md.permissions().mode() & 0o111 != 0 {
                     return Ok(cand.as_os_str().as_bytes().to_vec());
@@ -545,7 +583,7 @@ pub fn features() -> serde_json::Value {
             "org.opencontainers.runc.checkpoint.enabled": "false",
             "io.github.rvisor.version": env!("CARGO_PKG_VERSION"),
             "io.github.rvisor.platform": "ptrace",
-            "io.github.rvisor.mountTypes": "proc,sysfs(ignored),tmpfs,devpts,mqueue(ignored),bind(ro, directories)"
+            "io.github.rvisor.mountTypes": "proc,sysfs(ignored),tmpfs,devpts,mqueue(ignored),cgroup(ignored),bind(directories and files, ro or rw)"
         }
     })
 }
@@ -587,15 +625,35 @@ mod tests {
         v["mounts"]
             .as_array_mut()
             .expect("array")
-            .push(serde_json::json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}));
+            .push(serde_json::json!({"destination": "/sys/fs/cgroup/x", "type": "cgroup", "source": "cgroup"}));
         let spec: Spec = serde_json::from_value(v.clone()).expect("parses");
         let err = format!("{:#}", check(&spec, &d, false).expect_err("cgroup"));
         assert!(err.contains("/sys/fs/cgroup"), "{err}");
         v["mounts"].as_array_mut().expect("array").pop();
+        let host = d.join("hostfile");
+        std::fs::write(&host, "x").expect("write");
         v["mounts"].as_array_mut().expect("array").push(serde_json::json!({"destination": "/data", "type": "bind", "source": "/", "options": ["rbind"]}));
+        v["mounts"].as_array_mut().expect("array").push(serde_json::json!({"destination": "/etc/hosts", "type": "bind", "source": host, "options": ["rbind", "ro"]}));
         let spec: Spec = serde_json::from_value(v.clone()).expect("parses");
-        let err = format!("{:#}", check(&spec, &d, false).expect_err("rw bind"));
-        assert!(err.contains("/data") && err.contains("writable"), "{err}");
+        let plan = check(&spec, &d, false).expect("binds");
+        assert_eq!(
+            plan.mounts,
+            vec![
+                ExtraMount::Bind {
+                    dest: "/data".into(),
+                    source: "/".into(),
+                    dir: true,
+                    readonly: false
+                },
+                ExtraMount::Bind {
+                    dest: "/etc/hosts".into(),
+                    source: std::fs::canonicalize(&host).expect("canonicalize"),
+                    dir: false,
+                    readonly: true
+                }
+            ]
+        );
+        v["mounts"].as_array_mut().expect("array").pop();
         v["mounts"].as_array_mut().expect("array").pop();
         v["mounts"].as_array_mut().expect("array").push(serde_json::json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755", "size=1m"]}));
         let spec: Spec = serde_json::from_value(v).expect("parses");
@@ -618,17 +676,17 @@ mod tests {
         let r = d.join("rootfs");
         std::os::unix::fs::symlink("/etc", r.join("link")).expect("symlink");
         std::os::unix::fs::symlink("../../..", r.join("bin/up")).expect("symlink");
-        let p = resolve_in_root(&r, Path::new("/link/x"), true)
+        let p = resolve_in_root(&r, Path::new("/link/x"), Create::Dirs)
             .expect("resolve")
             .expect("some");
         assert_eq!(p, r.join("etc/x"));
         assert!(p.is_dir());
-        let p = resolve_in_root(&r, Path::new("/bin/up/etc"), false)
+        let p = resolve_in_root(&r, Path::new("/bin/up/etc"), Create::Nothing)
             .expect("resolve")
             .expect("some");
         assert_eq!(p, r.join("etc"));
         assert_eq!(
-            resolve_in_root(&r, Path::new("/nope"), false).expect("resolve"),
+            resolve_in_root(&r, Path::new("/nope"), Create::Nothing).expect("resolve"),
             None
         );
         let _ = std::fs::remove_dir_all(&d);

@@ -64,6 +64,21 @@ fn gerr(e: rvisor_gofer::GoferError) -> Errno {
 impl GoferInode {
     /// The root inode (fid 0) of a gofer connection.
     pub fn root(client: Arc<GoferClient>, readonly: bool) -> SysResult<Arc<Self>> {
+        Self::attach(client, readonly)
+    }
+
+    /// The exported file of a gofer serving a single non-directory file (a
+    /// file bind mount; see [`rvisor_gofer::FILE_EXPORT_NAME`]).
+    pub fn file_export(client: Arc<GoferClient>, readonly: bool) -> SysResult<Arc<dyn Inode>> {
+        let dir = Self::attach(client, readonly)?;
+        let file = dir.lookup(rvisor_gofer::FILE_EXPORT_NAME.as_bytes())?;
+        if file.attr()?.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        Ok(file)
+    }
+
+    fn attach(client: Arc<GoferClient>, readonly: bool) -> SysResult<Arc<Self>> {
         let attr = client.stat(0).map_err(gerr)?;
         Ok(Arc::new(GoferInode::new(
             client,

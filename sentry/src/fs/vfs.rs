@@ -116,7 +116,8 @@ impl Vfs {
         }
     }
 
-    /// Mounts `root` on the directory at `at`.
+    /// Mounts `root` at `at` (a directory over a directory, a file over a
+    /// non-directory).
     pub fn mount_at(
         &self,
         at: &Location,
@@ -126,8 +127,15 @@ impl Vfs {
         readonly: bool,
     ) -> SysResult<()> {
         let a = at.attr()?;
-        if !a.is_dir() {
-            return Err(Errno::ENOTDIR);
+        // Like a bind mount on Linux: a directory only over a directory, a
+        // non-directory only over a non-directory.
+        let root_is_dir = root.attr()?.is_dir();
+        if a.is_dir() != root_is_dir {
+            return Err(if root_is_dir {
+                Errno::ENOTDIR
+            } else {
+                Errno::EISDIR
+            });
         }
         let m = Arc::new(Mount {
             id: NEXT_MOUNT_ID.fetch_add(1, Ordering::Relaxed),
