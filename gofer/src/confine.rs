@@ -128,7 +128,8 @@ fn pivot_into(root: &Path) -> Result<bool, GoferError> {
 /// a directory export there is no fallback without a private namespace: the
 /// only other way to name the file would expose its siblings.
 fn pivot_into_file(file: &Path) -> Result<(), GoferError> {
-    unshare(CloneFlags::CLONE_NEWNS).map_err(GoferError::sys("unshare(CLONE_NEWNS) for a file export"))?;
+    unshare(CloneFlags::CLONE_NEWNS)
+        .map_err(GoferError::sys("unshare(CLONE_NEWNS) for a file export"))?;
     mount(
         None::<&str>,
         "/",
@@ -163,7 +164,11 @@ fn pivot_into_file(file: &Path) -> Result<(), GoferError> {
         None::<&str>,
         stage,
         None::<&str>,
-        MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        MsFlags::MS_REMOUNT
+            | MsFlags::MS_RDONLY
+            | MsFlags::MS_NOSUID
+            | MsFlags::MS_NODEV
+            | MsFlags::MS_NOEXEC,
         None::<&str>,
     )
     .map_err(GoferError::sys("making the staging tmpfs read-only"))?;

@@ -138,6 +138,7 @@ pub fn run(g: &GlobalOpts, args: &DoArgs) -> Result<i32> {
         gofer: sentry_end,
         root_readonly: true,
         stdio,
+        spawning: false,
     };
     let status = boot::run_overlay(spec).context("booting the sandbox")?;
     let _ = gofer.kill();

@@ -48,6 +48,9 @@ pub struct BootSpec {
     pub root_readonly: bool,
     /// Host fds to give the first process as its descriptors 0, 1, 2, ….
     pub stdio: Vec<OwnedFd>,
+    /// Allow starting processes from outside later
+    /// ([`Kernel::spawn_process`], for `exec`).
+    pub spawning: bool,
 }
 
 /// Errors that stop a sandbox from booting.
@@ -75,6 +78,18 @@ fn host_status_flags(fd: &OwnedFd) -> u32 {
     } else {
         (fl & (libc::O_ACCMODE | libc::O_APPEND | libc::O_NONBLOCK)) as u32
     }
+}
+
+/// A descriptor table holding `fds` (host descriptors: the caller's stdio
+/// and any preserved ones) as descriptors 0, 1, 2, … in order.
+pub fn stdio_table(fds: Vec<OwnedFd>) -> Arc<FdTable> {
+    let files = FdTable::new();
+    for (i, fd) in fds.into_iter().enumerate() {
+        let flags = host_status_flags(&fd);
+        let file = OpenFile::new(HostFile::new_stdio(fd), flags, None);
+        let _ = files.insert_at(i as i32, file, false, crate::fs::fdtable::MAX_NOFILE);
+    }
+    files
 }
 
 /// Called once the sandbox is assembled (root, standard mounts, /proc, the
@@ -121,12 +136,7 @@ fn boot(
         vfs.mount_root(root_inode, "9p", "/", spec.root_readonly)
     };
     mount_standard(&vfs, &root)?;
-    let files = FdTable::new();
-    for (i, fd) in spec.stdio.into_iter().enumerate() {
-        let flags = host_status_flags(&fd);
-        let file = OpenFile::new(HostFile::new_stdio(fd), flags, None);
-        let _ = files.insert_at(i as i32, file, false, crate::fs::fdtable::MAX_NOFILE);
-    }
+    let files = stdio_table(spec.stdio);
     let config = KernelConfig {
         strace: spec.strace,
         strace_log: spec.strace_log.map(|f| Arc::new(std::sync::Mutex::new(f))),
@@ -134,6 +144,9 @@ fn boot(
         version: VERSION.into(),
     };
     let kernel = Kernel::new(vfs.clone(), config, spec.hostname);
+    if spec.spawning {
+        kernel.enable_spawning()?;
+    }
     let proc_dir = vfs
         .resolve(&root, &root, b"/proc", true)
         .map_err(|e| BootError::Mount("/proc", e))?;

@@ -49,8 +49,9 @@ fn forked_stub_is_seized_by_another_thread() {
     let (stub, _) = StubThread::spawn_initial().unwrap();
     let child = stub.inject_clone(libc::SIGCHLD as u64).unwrap();
     let scratch = stub.scratch_regs();
+    let special = stub.special();
     let h = std::thread::spawn(move || {
-        let c = StubThread::seize(child, child, scratch).unwrap();
+        let c = StubThread::seize(child, child, scratch, special).unwrap();
         let r = c
             .inject(
                 libc::SYS_mmap,

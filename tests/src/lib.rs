@@ -44,6 +44,18 @@ pub mod sys {
         fn prctl(option: c_int, ...) -> c_int;
     }
 
+    /// `kill(pid, sig)`: send one signal; errors (the process is gone) are
+    /// ignored.
+    pub fn signal(pid: i32, sig: i32) {
+        if pid <= 1 {
+            return;
+        }
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+        unsafe {
+            kill(pid, sig);
+        }
+    }
+
     /// `kill(-pgid, SIGKILL)`: kill a whole process group. Errors (e.g. the
     /// group is already gone) are ignored.
     pub fn kill_group(pgid: u32) {

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use rvisor_tests::{run_with_timeout, rvisor_bin, scratch_dir, shell_status, show, TIMEOUT};
 
-const APPLETS: &[&str] = &["sh", "sleep", "echo", "cat", "ls", "id", "hostname", "true"];
+const APPLETS: &[&str] = &[
+    "sh", "sleep", "echo", "cat", "ls", "id", "hostname", "true", "ps", "kill", "pwd",
+];
 
 /// A fresh directory for one test: `<scratch>/oci-<name>/{state,bundle}`.
 fn test_dir(name: &str) -> PathBuf {
@@ -508,14 +510,22 @@ fn features_and_unsupported_commands() {
         f["linux"]["namespaces"].as_array().unwrap().len() >= 5,
         "{f}"
     );
-    assert_eq!(f["hooks"], serde_json::json!([]));
+    assert_eq!(
+        f["hooks"],
+        serde_json::json!([
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "poststart",
+            "poststop"
+        ])
+    );
 
     for args in [
         &["pause", "x"][..],
         &["resume", "x"],
         &["events", "--stats", "x"],
         &["update", "--memory", "1m", "x"],
-        &["exec", "--tty", "-e", "A=B", "x", "sh", "-c", "true"],
     ] {
         let out = rvisor(&root, args);
         assert_eq!(out.status.code(), Some(1), "{}", show(args[0], &out));
@@ -661,16 +671,148 @@ fn bind_mounts_rw_ro_and_files() {
         rm: can't remove '/etc/hosts': Read-only file system\nend\n";
     assert_eq!(stdout, want, "{}", show("run", &out));
     // rw writes reached the host; ro and file siblings untouched.
-    assert_eq!(std::fs::read_to_string(host.join("rw/new")).unwrap(), "new\n");
-    assert_eq!(std::fs::read_to_string(host.join("rw/sub/f")).unwrap(), "deep\n");
+    assert_eq!(
+        std::fs::read_to_string(host.join("rw/new")).unwrap(),
+        "new\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(host.join("rw/sub/f")).unwrap(),
+        "deep\n"
+    );
     assert!(!host.join("rw/existing").exists());
     assert!(!host.join("ro/nope").exists());
-    assert_eq!(std::fs::read_to_string(host.join("ro/existing")).unwrap(), "kept\n");
+    assert_eq!(
+        std::fs::read_to_string(host.join("ro/existing")).unwrap(),
+        "kept\n"
+    );
     assert_eq!(
         std::fs::read_to_string(host.join("files/hosts")).unwrap(),
         "127.0.0.1 localhost\n10.0.0.1 added\n"
     );
-    assert_eq!(std::fs::read_to_string(host.join("files/hostname")).unwrap(), "ro-name\n");
+    assert_eq!(
+        std::fs::read_to_string(host.join("files/hostname")).unwrap(),
+        "ro-name\n"
+    );
     // The file mountpoints were created in the rootfs, like runc does.
     assert!(b.join("rootfs/etc/hosts").is_file());
+}
+
+#[test]
+fn exec_runs_processes_in_the_running_container() {
+    let dir = test_dir("exec");
+    let b = bundle(&dir, &["sleep", "60"]);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let run = spawn_to_files(
+        &dir,
+        "run",
+        &root,
+        &["run", "--detach", "--bundle", b.to_str().unwrap(), "x1"],
+    );
+    assert_eq!(wait_child(run, "run -d"), 0, "{}", read(&dir, "run.err"));
+    wait_status(&root, "x1", "running");
+
+    // Foreground: output, exit status, the container's env and cwd, --user.
+    let out = rvisor(
+        &root,
+        &[
+            "exec",
+            "--user",
+            "1000:1000",
+            "--cwd",
+            "/tmp",
+            "--env",
+            "X=y",
+            "x1",
+            "sh",
+            "-c",
+            "echo $X $(id -u) $(pwd) $PATH; exit 5",
+        ],
+    );
+    assert_eq!(shell_status(&out.status), 5, "{}", show("exec", &out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "y 1000 /tmp /bin\n");
+
+    // --process FILE, as containerd passes it.
+    let pf = dir.join("process.json");
+    std::fs::write(
+        &pf,
+        serde_json::to_vec(&serde_json::json!({
+            "args": ["sh", "-c", "echo from-file; kill -TERM $$"],
+            "env": ["PATH=/bin"], "cwd": "/", "user": {"uid": 0, "gid": 0}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = rvisor(&root, &["exec", "--process", pf.to_str().unwrap(), "x1"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "from-file\n");
+    assert_eq!(
+        shell_status(&out.status),
+        128 + 15,
+        "{}",
+        show("exec", &out)
+    );
+
+    // Detached: the pid file names a process that stands for the exec'd
+    // one; a signal to it reaches the process inside.
+    let pid_file = dir.join("exec.pid");
+    // (The exec'd process keeps its stdio: files, not pipes, here.)
+    let exec_d = spawn_to_files(
+        &dir,
+        "exec-d",
+        &root,
+        &[
+            "exec",
+            "--detach",
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "x1",
+            "sleep",
+            "50",
+        ],
+    );
+    assert_eq!(
+        wait_child(exec_d, "exec -d"),
+        0,
+        "{}",
+        read(&dir, "exec-d.err")
+    );
+    let proxy: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(pid_alive(proxy.into()));
+    let out = rvisor(&root, &["exec", "x1", "ps"]);
+    let ps = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(ps.contains("sleep 50") && ps.contains("sleep 60"), "{ps}");
+    rvisor_tests::sys::signal(proxy, 15);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pid_alive(proxy.into()) {
+        assert!(Instant::now() < deadline, "the exec proxy did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = rvisor(&root, &["exec", "x1", "ps"]);
+    let ps = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!ps.contains("sleep 50"), "{ps}");
+
+    // Errors: a missing program; a stopped container.
+    let out = rvisor(&root, &["exec", "x1", "nosuchprogram"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("executable file not found"),
+        "{}",
+        show("exec", &out)
+    );
+    let out = rvisor(&root, &["kill", "x1", "KILL"]);
+    assert!(out.status.success(), "{}", show("kill", &out));
+    wait_status(&root, "x1", "stopped");
+    let out = rvisor(&root, &["exec", "x1", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("stopped"),
+        "{}",
+        show("exec", &out)
+    );
+    let out = rvisor(&root, &["delete", "x1"]);
+    assert!(out.status.success(), "{}", show("delete", &out));
 }

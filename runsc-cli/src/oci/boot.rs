@@ -27,12 +27,12 @@ use rvisor_sentry::boot::{self as sboot, BootSpec};
 use rvisor_sentry::fs::gofer::GoferInode;
 use rvisor_sentry::fs::tmpfs::Tmpfs;
 use rvisor_sentry::fs::Inode;
-use rvisor_sentry::fs::vfs::Location;
 use rvisor_sentry::kernel::signal::{default_action, send_to_group, DefaultAction, SIG_DFL};
 use rvisor_sentry::kernel::{Creds, Kernel};
 use rvisor_syscalls::abi::{Siginfo, SI_USER};
 
 use super::control::{self, Request};
+use super::exec;
 use super::spec::{self, ExtraMount, Plan};
 use super::Globals;
 
@@ -209,6 +209,7 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
         gofer: root_sock,
         root_readonly: plan.readonly,
         stdio,
+        spawning: true,
     };
     let gate_sync = sync.clone();
     let gate: sboot::StartGate = Box::new(move |kernel: &Arc<Kernel>| {
@@ -217,19 +218,6 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
     let status = sboot::run_with_gate(bspec, Some(gate))
         .map_err(|e| anyhow::anyhow!("booting the sandbox: {e}"))?;
     Ok(status.shell_code())
-}
-
-/// The sandbox's root location.
-fn root_of(kernel: &Kernel) -> Option<Location> {
-    kernel
-        .vfs
-        .mounts()
-        .into_iter()
-        .find(|m| m.mountpoint.is_none())
-        .map(|m| Location {
-            dentry: m.root.clone(),
-            mount: m,
-        })
 }
 
 /// Runs in the sentry right before init: extra mounts, checks, "ready",
@@ -243,7 +231,7 @@ fn gate(
     sync: &Sync,
 ) -> Result<(), String> {
     let vfs = &kernel.vfs;
-    let root = root_of(kernel).ok_or("the sandbox has no root")?;
+    let root = exec::root_of(kernel).ok_or("the sandbox has no root")?;
     let mut binds = binds.into_iter();
     for (i, m) in plan.mounts.iter().enumerate() {
         let dest = m.dest();
@@ -309,7 +297,7 @@ fn gate(
         let (s, _) = listener
             .accept()
             .map_err(|e| format!("control socket: {e}"))?;
-        match control::read_request(&s) {
+        match control::read_request(&s).map(|(r, _fds)| r) {
             Ok(Request::Start) => {
                 control::reply(&s, Ok(()));
                 let k = kernel.clone();
@@ -338,6 +326,9 @@ fn gate(
                     std::process::exit(128 + sig);
                 }
             }
+            Ok(Request::Exec(_)) => {
+                control::reply(&s, Err("the container has not been started".into()))
+            }
             Err(e) => control::reply(&s, Err(format!("{e:#}"))),
         }
     }
@@ -347,13 +338,36 @@ fn gate(
 fn serve(listener: UnixListener, kernel: Arc<Kernel>) {
     for s in listener.incoming() {
         let Ok(s) = s else { continue };
-        let res = match control::read_request(&s) {
-            Ok(Request::Start) => Err("the container has already been started".into()),
-            Ok(Request::Signal { sig, all }) => deliver(&kernel, sig, all),
-            Err(e) => Err(format!("{e:#}")),
-        };
-        control::reply(&s, res);
+        match control::read_request(&s) {
+            Ok((Request::Start, _)) => {
+                control::reply(&s, Err("the container has already been started".into()))
+            }
+            Ok((Request::Signal { sig, all, pid }, _)) => {
+                let res = match pid {
+                    Some(p) => deliver_to(&kernel, sig, p),
+                    None => deliver(&kernel, sig, all),
+                };
+                control::reply(&s, res);
+            }
+            Ok((Request::Exec(p), fds)) => exec::start(&kernel, s, p, fds),
+            Err(e) => control::reply(&s, Err(format!("{e:#}"))),
+        }
     }
+}
+
+/// Delivers `sig` to the process `pid` of the sandbox (an exec'd one, from
+/// its proxy).
+fn deliver_to(kernel: &Arc<Kernel>, sig: i32, pid: i32) -> Result<(), String> {
+    if !(0..=64).contains(&sig) {
+        return Err(format!("invalid signal {sig}"));
+    }
+    let g = kernel
+        .group(pid)
+        .ok_or_else(|| format!("no process {pid} in the sandbox"))?;
+    if sig != 0 {
+        send_to_group(&g, Siginfo::kill(sig, SI_USER, 0, 0));
+    }
+    Ok(())
 }
 
 /// Delivers `sig` to init (or every process) as a signal from outside the

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -13,8 +13,10 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use nix::sys::signal::{SigSet, Signal};
 
-use super::control::{self, Request};
-use super::spec as specs;
+use super::control::{self, ExecProcess, Request};
+use super::exec_client;
+use super::hooks;
+use super::spec::{self as specs, NetNs};
 use super::state::{self as states, ContainerDir, State, Status};
 use super::Globals;
 
@@ -208,7 +210,7 @@ pub struct UpdateArgs {
     id: String,
 }
 
-/// `exec` (runc's flags; not supported yet).
+/// `exec` (runc's flags).
 #[derive(Args, Debug)]
 #[allow(dead_code)]
 pub struct ExecArgs {
@@ -309,7 +311,7 @@ fn do_create(g: &Globals, o: &CreateOpts) -> Result<(Child, State)> {
         root: root.clone(),
         ..g.clone()
     };
-    let res = spawn_boot(&g, &bundle, o.id, &dir.dir).and_then(|child| {
+    let res = spawn_boot(&g, &bundle, o.id, &dir.dir, &plan.netns).and_then(|child| {
         let pid = child.id() as i32;
         let finish = || -> Result<State> {
             let (_, pid_start) = states::proc_stat(pid).context("the sandbox process is gone")?;
@@ -324,6 +326,25 @@ fn do_create(g: &Globals, o: &CreateOpts) -> Result<(Child, State)> {
                 annotations: plan.annotations.clone(),
                 owner: states::owner_name(),
             };
+            let mut creating = st.oci_json();
+            creating["status"] = "creating".into();
+            let creating = serde_json::to_vec(&creating).context("encoding the state")?;
+            let h = &plan.hooks;
+            hooks::run(
+                "prestart",
+                h.prestart().as_deref().unwrap_or_default(),
+                &creating,
+            )?;
+            hooks::run(
+                "createRuntime",
+                h.create_runtime().as_deref().unwrap_or_default(),
+                &creating,
+            )?;
+            hooks::run(
+                "createContainer",
+                h.create_container().as_deref().unwrap_or_default(),
+                &creating,
+            )?;
             dir.write(&st)?;
             if let Some(p) = o.pid_file {
                 let p = absolute(p)?;
@@ -359,8 +380,18 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 
 /// Starts `rvisor boot` in its own session with our stdio and waits for
 /// its "ready" (or its error) on a pipe.
-fn spawn_boot(g: &Globals, bundle: &Path, id: &str, dir: &Path) -> Result<Child> {
+fn spawn_boot(g: &Globals, bundle: &Path, id: &str, dir: &Path, netns: &NetNs) -> Result<Child> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
+    let join_net: Option<OwnedFd> = match netns {
+        NetNs::Join(p) => Some(
+            std::fs::File::open(p)
+                .with_context(|| format!("opening the network namespace {}", p.display()))?
+                .into(),
+        ),
+        _ => None,
+    };
+    let join_raw = join_net.as_ref().map(|f| f.as_raw_fd());
+    let new_net = *netns == NetNs::New;
     let exe = std::env::current_exe().context("finding the rvisor binary")?;
     let mut c = Command::new(exe);
     c.args(g.args())
@@ -387,6 +418,13 @@ fn spawn_boot(g: &Globals, bundle: &Path, id: &str, dir: &Path) -> Result<Child>
             if libc::setsid() < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            if let Some(fd) = join_raw {
+                if libc::setns(fd, libc::CLONE_NEWNET) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if new_net && libc::unshare(libc::CLONE_NEWNET) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             // `run` blocks the signals it forwards; the sandbox must not.
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
@@ -396,6 +434,7 @@ fn spawn_boot(g: &Globals, bundle: &Path, id: &str, dir: &Path) -> Result<Child>
     }
     let mut child = c.spawn().context("starting the sandbox process")?;
     drop(w);
+    drop(join_net);
     let mut msg = String::new();
     let read = std::fs::File::from(r).read_to_string(&mut msg);
     if msg.starts_with("ready") {
@@ -439,6 +478,14 @@ fn do_start(g: &Globals, id: &str) -> Result<()> {
     control::request(&d.dir, &Request::Start)?;
     st.status = Status::Running;
     d.write(&st)?;
+    let hooks = specs::load_hooks(&st.bundle)
+        .poststart()
+        .clone()
+        .unwrap_or_default();
+    if !hooks.is_empty() {
+        let state = serde_json::to_vec(&st.oci_json()).context("encoding the state")?;
+        hooks::run_logged("poststart", &hooks, &state);
+    }
     Ok(())
 }
 
@@ -498,7 +545,14 @@ pub fn kill(g: &Globals, a: &KillArgs) -> Result<i32> {
     if st.effective_status() == Status::Stopped {
         bail!("container not running");
     }
-    control::request(&d.dir, &Request::Signal { sig, all: a.all })?;
+    control::request(
+        &d.dir,
+        &Request::Signal {
+            sig,
+            all: a.all,
+            pid: None,
+        },
+    )?;
     Ok(0)
 }
 
@@ -533,7 +587,25 @@ pub fn delete(g: &Globals, a: &DeleteArgs) -> Result<i32> {
         }
     }
     std::fs::remove_dir_all(&d.dir).with_context(|| format!("removing {}", d.dir.display()))?;
+    run_poststop(&st);
     Ok(0)
+}
+
+/// Runs the container's poststop hooks (failures are logged only).
+fn run_poststop(st: &State) {
+    let hooks = specs::load_hooks(&st.bundle)
+        .poststop()
+        .clone()
+        .unwrap_or_default();
+    if hooks.is_empty() {
+        return;
+    }
+    let mut stopped = st.oci_json();
+    stopped["status"] = "stopped".into();
+    stopped["pid"] = 0.into();
+    if let Ok(state) = serde_json::to_vec(&stopped) {
+        hooks::run_logged("poststop", &hooks, &state);
+    }
 }
 
 fn all_states(root: &Path) -> Result<Vec<State>> {
@@ -714,6 +786,7 @@ pub fn run(g: &Globals, a: &RunArgs) -> Result<i32> {
             let req = Request::Signal {
                 sig: sig as i32,
                 all: false,
+                pid: None,
             };
             if let Err(e) = control::request(&fdir, &req) {
                 tracing::debug!("forwarding {sig:?}: {e:#}");
@@ -730,9 +803,161 @@ pub fn run(g: &Globals, a: &RunArgs) -> Result<i32> {
         if let Some(d) = ContainerDir::open(&root, &a.id)? {
             std::fs::remove_dir_all(&d.dir)
                 .with_context(|| format!("removing {}", d.dir.display()))?;
+            run_poststop(&st);
         }
     }
     Ok(code)
+}
+
+/// Parses `--user uid[:gid]` (numbers only, like runc).
+fn parse_user(u: &str) -> Result<(u32, Option<u32>)> {
+    let (uid, gid) = match u.split_once(':') {
+        Some((a, b)) => (a, Some(b)),
+        None => (u, None),
+    };
+    let uid = uid
+        .parse()
+        .with_context(|| format!("--user {u:?}: uid must be a number"))?;
+    let gid = gid
+        .map(|g| g.parse())
+        .transpose()
+        .with_context(|| format!("--user {u:?}: gid must be a number"))?;
+    Ok((uid, gid))
+}
+
+/// The process `exec` starts: `--process FILE`, or the command line with
+/// the container's process as defaults.
+fn exec_process(a: &ExecArgs, st: &State) -> Result<(ExecProcess, bool)> {
+    let base = specs::load_process(&st.bundle)?;
+    let p = match &a.process {
+        Some(f) => {
+            let data = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+            serde_json::from_slice::<oci_spec::runtime::Process>(&data)
+                .with_context(|| format!("parsing {}", f.display()))?
+        }
+        None => {
+            if a.command.is_empty() {
+                bail!("exec: no command given (use --process or give a command)");
+            }
+            let mut p = base.clone();
+            p.set_args(Some(a.command.clone()));
+            p.set_terminal(Some(a.tty));
+            let mut env = base.env().clone().unwrap_or_default();
+            env.extend(a.env.iter().cloned());
+            p.set_env(Some(env));
+            if let Some(c) = &a.cwd {
+                p.set_cwd(c.into());
+            }
+            let mut user = base.user().clone();
+            if let Some(u) = &a.user {
+                let (uid, gid) = parse_user(u)?;
+                user.set_uid(uid);
+                user.set_gid(gid.unwrap_or(0));
+            }
+            if !a.additional_gids.is_empty() {
+                let gids = a
+                    .additional_gids
+                    .iter()
+                    .map(|g| {
+                        g.parse::<u32>()
+                            .with_context(|| format!("--additional-gids {g:?}"))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                user.set_additional_gids(Some(gids));
+            }
+            p.set_user(user);
+            p
+        }
+    };
+    let args = p.args().clone().unwrap_or_default();
+    if args.is_empty() {
+        bail!("exec: process.args is empty");
+    }
+    let cwd = p.cwd().to_string_lossy().into_owned();
+    if !cwd.starts_with('/') {
+        bail!("exec: cwd {cwd:?} must be an absolute path");
+    }
+    let user = p.user();
+    Ok((
+        ExecProcess {
+            args,
+            env: p.env().clone().unwrap_or_default(),
+            cwd,
+            uid: user.uid(),
+            gid: user.gid(),
+            groups: user.additional_gids().clone().unwrap_or_default(),
+        },
+        p.terminal().unwrap_or(false),
+    ))
+}
+
+/// `exec`.
+pub fn exec(g: &Globals, a: &ExecArgs) -> Result<i32> {
+    let _ = (
+        &a.process_label,
+        &a.apparmor,
+        a.no_new_privs,
+        &a.cap,
+        &a.cgroup,
+    );
+    if a.pidfd_socket.is_some() {
+        bail!("--pidfd-socket is not supported yet");
+    }
+    let (d, st) = ContainerDir::open_existing(&g.root, &a.id)?;
+    match st.effective_status() {
+        Status::Running => {}
+        s => bail!("cannot exec in a {} container", s.as_str()),
+    }
+    let (p, terminal) = exec_process(a, &st)?;
+    if terminal || a.console_socket.is_some() {
+        bail!("exec with a terminal is not supported yet");
+    }
+    let nfds = 3 + a.preserve_fds as i32;
+    // SAFETY: descriptors 0..nfds are our own (stdio and the preserved
+    // ones the caller passed us) and stay open while these borrows live.
+    let fds: Vec<BorrowedFd<'_>> = (0..nfds)
+        .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) })
+        .collect();
+    if !a.detach {
+        if let Some(pf) = &a.pid_file {
+            states::write_atomic(
+                &absolute(pf)?,
+                std::process::id().to_string().as_bytes(),
+                0o644,
+            )?;
+        }
+        return exec_client::run(&d.dir, &p, &fds, None);
+    }
+    // Detached: a child process stands for the exec'd process (its pid goes
+    // to --pid-file); we return once it has started.
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
+    // SAFETY: the command line is single-threaded here, so the child may
+    // run arbitrary code after fork.
+    match unsafe { nix::unistd::fork() }.context("fork")? {
+        nix::unistd::ForkResult::Child => {
+            drop(r);
+            let code =
+                exec_client::run(&d.dir, &p, &fds, Some(std::fs::File::from(w))).unwrap_or(255);
+            std::process::exit(code);
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(w);
+            let mut msg = String::new();
+            let _ = std::fs::File::from(r).read_to_string(&mut msg);
+            if let Some(e) = msg.strip_prefix("error: ") {
+                let _ = nix::sys::wait::waitpid(child, None);
+                bail!("{}", e.trim_end());
+            }
+            if !msg.starts_with("ok") {
+                let _ = nix::sys::wait::waitpid(child, None);
+                bail!("the exec process ended before the process started");
+            }
+            if let Some(pf) = &a.pid_file {
+                states::write_atomic(&absolute(pf)?, child.to_string().as_bytes(), 0o644)?;
+            }
+            Ok(0)
+        }
+    }
 }
 
 #[cfg(test)]

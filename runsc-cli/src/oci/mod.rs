@@ -10,6 +10,9 @@
 pub mod boot;
 pub mod commands;
 pub mod control;
+pub mod exec;
+pub mod exec_client;
+pub mod hooks;
 pub mod spec;
 pub mod state;
 
@@ -95,7 +98,7 @@ pub enum OciCommand {
     Events(EventsArgs),
     /// Update container resource limits (not supported yet).
     Update(Box<UpdateArgs>),
-    /// Run a new process in a container (not supported yet).
+    /// Run a new process in a running container.
     Exec(Box<ExecArgs>),
     /// The sandbox process of one container (started by `create`).
     #[command(hide = true)]
@@ -121,7 +124,7 @@ pub fn run(g: &Globals, cmd: &OciCommand) -> i32 {
         OciCommand::Resume(_) => unsupported("resume"),
         OciCommand::Events(_) => unsupported("events"),
         OciCommand::Update(_) => unsupported("update"),
-        OciCommand::Exec(_) => unsupported("exec"),
+        OciCommand::Exec(a) => commands::exec(g, a),
         OciCommand::Boot(a) => Ok(boot::run(g, a)),
     };
     match res {

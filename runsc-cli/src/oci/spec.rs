@@ -7,7 +7,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{Hooks, LinuxNamespaceType, Spec};
 
 /// PATH used when the process has none (runc's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -75,6 +75,24 @@ pub struct Plan {
     pub ignored: Vec<String>,
     /// annotations.
     pub annotations: BTreeMap<String, String>,
+    /// Lifecycle hooks (see [`super::hooks`]).
+    pub hooks: Hooks,
+    /// The host network namespace the sandbox process lives in.
+    pub netns: NetNs,
+}
+
+/// The host network namespace of the sandbox process. Workload sockets are
+/// the sentry's own, so this matters to the host side only: docker's
+/// network hook configures interfaces in the namespace of the container's
+/// pid, which must not be the host's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetNs {
+    /// No network namespace in the spec: stay in the runtime's.
+    Host,
+    /// A new, empty one.
+    New,
+    /// Join the one at this path (a Kubernetes pod's).
+    Join(PathBuf),
 }
 
 /// Loads `<bundle>/config.json` and checks it; `console_socket` is whether
@@ -83,6 +101,25 @@ pub fn load(bundle: &Path, console_socket: bool) -> Result<Plan> {
     let path = bundle.join("config.json");
     let spec = Spec::load(&path).with_context(|| format!("loading {}", path.display()))?;
     check(&spec, bundle, console_socket)
+}
+
+/// The `process` of the bundle's config.json (what `exec` takes its
+/// defaults from).
+pub fn load_process(bundle: &Path) -> Result<oci_spec::runtime::Process> {
+    let path = bundle.join("config.json");
+    let spec = Spec::load(&path).with_context(|| format!("loading {}", path.display()))?;
+    spec.process()
+        .clone()
+        .with_context(|| format!("{} has no process", path.display()))
+}
+
+/// The hooks of the bundle's config.json (none if it cannot be read: the
+/// bundle may be gone by the time `delete` runs).
+pub fn load_hooks(bundle: &Path) -> Hooks {
+    Spec::load(bundle.join("config.json"))
+        .ok()
+        .and_then(|s| s.hooks().clone())
+        .unwrap_or_default()
 }
 
 fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
@@ -152,22 +189,13 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
         ignored.push("process.oomScoreAdj".into());
     }
 
-    if let Some(h) = spec.hooks() {
-        let n = [
-            h.prestart(),
-            h.create_runtime(),
-            h.create_container(),
-            h.start_container(),
-            h.poststart(),
-            h.poststop(),
-        ]
-        .iter()
-        .filter_map(|x| x.as_ref())
-        .map(Vec::len)
-        .sum::<usize>();
-        if n > 0 {
-            bail!("hooks are not supported yet ({n} hook(s) in config.json)");
-        }
+    let hooks = spec.hooks().clone().unwrap_or_default();
+    if hooks
+        .start_container()
+        .as_ref()
+        .is_some_and(|v| !v.is_empty())
+    {
+        bail!("hooks.startContainer: rvisor cannot run host programs inside the sandbox");
     }
     if spec.domainname().as_ref().is_some_and(|d| !d.is_empty()) {
         ignored.push("domainname".into());
@@ -180,15 +208,19 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
         }
     }
 
+    let mut netns = NetNs::Host;
     if let Some(linux) = spec.linux() {
         let mut have = Vec::new();
         for ns in linux.namespaces().as_deref().unwrap_or_default() {
-            if let Some(p) = ns.path() {
-                bail!(
-                    "linux.namespaces: joining the {:?} namespace at {} is not supported yet",
-                    ns.typ(),
+            match (ns.typ(), ns.path()) {
+                (LinuxNamespaceType::Network, Some(p)) => netns = NetNs::Join(p.clone()),
+                (LinuxNamespaceType::Network, None) => netns = NetNs::New,
+                (LinuxNamespaceType::User, _) | (LinuxNamespaceType::Cgroup, _) => {}
+                (t, Some(p)) => ignored.push(format!(
+                    "linux.namespaces: the {t:?} namespace at {} is not joined (the sandbox emulates its own)",
                     p.display()
-                );
+                )),
+                (_, None) => {}
             }
             have.push(ns.typ());
         }
@@ -237,6 +269,8 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
         hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
         mounts,
         ignored,
+        hooks,
+        netns,
         annotations: spec
             .annotations()
             .clone()
@@ -564,7 +598,7 @@ pub fn features() -> serde_json::Value {
     serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": "1.2.0",
-        "hooks": [],
+        "hooks": ["prestart", "createRuntime", "createContainer", "poststart", "poststop"],
         "mountOptions": [
             "ro", "rw", "bind", "rbind", "nosuid", "nodev", "noexec",
             "strictatime", "relatime", "noatime", "private", "rprivate"

@@ -10,6 +10,7 @@ pub mod flock;
 pub mod futex;
 pub mod reclock;
 pub mod signal;
+pub mod spawner;
 pub mod task;
 pub mod timer;
 pub mod wait;
@@ -24,7 +25,7 @@ use rvisor_syscalls::abi::{Siginfo, StackT};
 use crate::fs::vfs::{Location, Vfs};
 use crate::fs::FdTable;
 use crate::mm::Mm;
-use crate::platform::ptrace::{SpecialMappings, StubThread};
+use crate::platform::ptrace::StubThread;
 use signal::{SigAction, SigQueue};
 use wait::{WaitQueue, Waker};
 
@@ -164,6 +165,9 @@ pub struct ThreadGroupInner {
     pub child_times: (u64, u64),
     /// The ITIMER_REAL timer.
     pub itimer_real: timer::ItimerReal,
+    /// Told the exit status when the process ends (processes started from
+    /// outside the sandbox, see [`spawner`]).
+    pub on_exit: Option<spawner::ExitHook>,
 }
 
 /// A process.
@@ -268,8 +272,6 @@ struct Tables {
 pub struct Kernel {
     /// Mounts and path resolution.
     pub vfs: Arc<Vfs>,
-    /// Host vDSO location in every stub (set when the first stub starts).
-    special: Mutex<SpecialMappings>,
     /// Boot settings.
     pub config: KernelConfig,
     /// Futex wait queues.
@@ -285,6 +287,7 @@ pub struct Kernel {
     init_cv: Condvar,
     next_ino: AtomicU64,
     unimplemented_logged: Mutex<std::collections::BTreeSet<u64>>,
+    spawner: std::sync::OnceLock<spawner::Spawner>,
 }
 
 impl Kernel {
@@ -292,7 +295,6 @@ impl Kernel {
     pub fn new(vfs: Arc<Vfs>, config: KernelConfig, hostname: String) -> Arc<Self> {
         Arc::new(Kernel {
             vfs,
-            special: Mutex::new(SpecialMappings::default()),
             config,
             futexes: futex::Futexes::default(),
             boot: Instant::now(),
@@ -306,20 +308,9 @@ impl Kernel {
             init_status: Mutex::new(None),
             init_cv: Condvar::new(),
             next_ino: AtomicU64::new(1 << 32),
+            spawner: std::sync::OnceLock::new(),
             unimplemented_logged: Mutex::new(Default::default()),
         })
-    }
-
-    /// Where the host's vvar/vDSO pages sit in every stub.
-    pub fn special(&self) -> SpecialMappings {
-        self.special.lock().map(|s| *s).unwrap_or_default()
-    }
-
-    /// Records the special mappings of the first stub.
-    pub fn set_special(&self, s: SpecialMappings) {
-        if let Ok(mut g) = self.special.lock() {
-            *g = s;
-        }
     }
 
     /// Writes one strace line to the strace log or stderr.
@@ -472,6 +463,20 @@ impl Kernel {
                 Err(_) => return ExitStatus::Exited(1),
             };
         }
+    }
+
+    /// Lets processes be started from outside the sandbox later
+    /// ([`Kernel::spawn_process`]). Must be called before init starts.
+    pub fn enable_spawning(self: &Arc<Self>) -> std::io::Result<()> {
+        let sp = spawner::Spawner::start(Arc::downgrade(self))?;
+        let _ = self.spawner.set(sp);
+        Ok(())
+    }
+
+    /// Starts a new process in the sandbox (see [`spawner`]); returns its
+    /// pid. ENOSYS if [`Kernel::enable_spawning`] was not called.
+    pub fn spawn_process(&self, req: spawner::SpawnRequest) -> Result<i32, crate::Errno> {
+        self.spawner.get().ok_or(crate::Errno::ENOSYS)?.spawn(req)
     }
 
     /// Runs the first process: `argv[0]` resolved in `fs`, with stdio `files`.

@@ -90,6 +90,7 @@ pub fn new_group_inner(
         did_exec: false,
         child_times: (0, 0),
         itimer_real: Default::default(),
+        on_exit: None,
     }
 }
 
@@ -127,7 +128,7 @@ pub fn run_init(
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) {
-    let (stub, special) = match StubThread::spawn_initial() {
+    let (stub, _special) = match StubThread::spawn_initial() {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("cannot start the stub: {e}");
@@ -143,7 +144,6 @@ pub fn run_init(
         kernel.set_init_exited(ExitStatus::Exited(126));
         return;
     }
-    kernel.set_special(special);
     stub.pin_with_tracer();
     let inner = TaskInner {
         mm: Arc::new(Mm::default()),
@@ -956,8 +956,12 @@ impl TaskCtx {
             .map(|g| g.exit_signal)
             .unwrap_or(libc::SIGCHLD);
         let uid = tg.inner.lock().map(|g| g.creds.uid).unwrap_or(0);
-        if let Ok(mut g) = tg.inner.lock() {
+        let on_exit = tg.inner.lock().ok().and_then(|mut g| {
             g.zombie = Some(status);
+            g.on_exit.take()
+        });
+        if let Some(hook) = on_exit {
+            hook(status);
         }
         if tg.tgid == 1 {
             kernel.remove_group(1);

@@ -417,7 +417,7 @@ fn execve_image(
     let sp = build_stack(ctx, &mut inner, &img, &main, entry, base, &argv, &envp)?;
     inner.brk_start = main.end;
     inner.brk = main.end;
-    let special = ctx.kernel().special();
+    let special = ctx.stub.special();
     if special.vvar_start < special.vdso_start {
         inner.insert(Vma {
             start: special.vvar_start,
@@ -550,14 +550,14 @@ fn new_address_space(ctx: &mut TaskCtx) -> SysResult<()> {
         .lock()
         .map(|i| Arc::strong_count(&i.mm) > 1)
         .unwrap_or(false);
-    let special = ctx.kernel().special();
+    let special = ctx.stub.special();
     if shared {
         let child = ctx
             .stub
             .inject_clone(libc::SIGCHLD as u64)
             .map_err(|_| Errno::ENOMEM)?;
         let scratch = ctx.stub.scratch_regs();
-        let new = StubThread::seize(child, child, scratch).map_err(|_| Errno::ENOMEM)?;
+        let new = StubThread::seize(child, child, scratch, special).map_err(|_| Errno::ENOMEM)?;
         let old = std::mem::replace(&mut ctx.stub, new);
         old.detach_and_exit();
         ctx.task.set_host(&ctx.stub);
@@ -638,7 +638,7 @@ fn build_stack(
         )
     };
     let mut auxv: Vec<(u64, u64)> = vec![
-        (libc::AT_SYSINFO_EHDR, ctx.kernel().special().vdso_start),
+        (libc::AT_SYSINFO_EHDR, ctx.stub.special().vdso_start),
         (51, minsig.max(2048)),
         (libc::AT_HWCAP, hwcap),
         (libc::AT_PAGESZ, PAGE),

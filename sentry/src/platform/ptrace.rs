@@ -50,6 +50,9 @@ pub struct StubThread {
     /// Registers with valid segment selectors, used as the base for
     /// injected calls.
     scratch: user_regs_struct,
+    /// Where the host put vvar/vDSO in this stub process (inherited by
+    /// the processes forked from it).
+    special: SpecialMappings,
     _not_send: std::marker::PhantomData<*const ()>,
 }
 
@@ -159,10 +162,12 @@ impl StubThread {
             tid: pid,
             tgid: pid,
             scratch: user_regs_struct_zeroed(),
+            special: SpecialMappings::default(),
             _not_send: std::marker::PhantomData,
         };
         st.scratch = st.get_regs()?;
         let special = read_special_mappings(pid)?;
+        st.special = special;
         st.clean_initial_address_space(&special)?;
         st.install_seccomp()?;
         Ok((st, special))
@@ -241,11 +246,13 @@ impl StubThread {
     }
 
     /// Takes under ptrace a stub thread that an injected fork/clone created
-    /// and that now parks in the trampoline's pause loop.
+    /// and that now parks in the trampoline's pause loop; `special` is the
+    /// parent stub's [`StubThread::special`].
     pub fn seize(
         tid: pid_t,
         tgid: pid_t,
         scratch: user_regs_struct,
+        special: SpecialMappings,
     ) -> Result<StubThread, PlatformError> {
         ptrace_raw(libc::PTRACE_SEIZE, tid, 0, PTRACE_OPTIONS as usize)
             .map_err(|e| PlatformError::Os("PTRACE_SEIZE", e))?;
@@ -269,6 +276,7 @@ impl StubThread {
             tid,
             tgid,
             scratch,
+            special,
             _not_send: std::marker::PhantomData,
         })
     }
@@ -323,6 +331,11 @@ impl StubThread {
     /// Registers usable as the base of injected calls in this stub.
     pub fn scratch_regs(&self) -> user_regs_struct {
         self.scratch
+    }
+
+    /// The vvar/vDSO mappings of this stub's process.
+    pub fn special(&self) -> SpecialMappings {
+        self.special
     }
 
     /// Reads the thread's general registers.

@@ -962,7 +962,7 @@ fn do_clone(
     } else {
         None
     };
-    let scratch = ctx.stub.scratch_regs();
+    let scratch = (ctx.stub.scratch_regs(), ctx.stub.special());
     let t2 = task.clone();
     let spawned = std::thread::Builder::new()
         .name(format!("task-{child_tid}"))
@@ -1007,11 +1007,14 @@ fn child_main(
     task: Arc<Task>,
     host_tid: i32,
     host_tgid: i32,
-    scratch: libc::user_regs_struct,
+    (scratch, special): (
+        libc::user_regs_struct,
+        crate::platform::ptrace::SpecialMappings,
+    ),
     regs: libc::user_regs_struct,
     set_ctid: Option<u64>,
 ) {
-    let stub = match StubThread::seize(host_tid, host_tgid, scratch) {
+    let stub = match StubThread::seize(host_tid, host_tgid, scratch, special) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("cannot seize new stub thread: {e}");
