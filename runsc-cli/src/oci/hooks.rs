@@ -103,12 +103,12 @@ mod tests {
         let out = dir.join("out");
         let script = format!("cat > {0}; echo \"$0 $1 $FOO\" >> {0}", out.display());
         let ok = hook(serde_json::json!({
-            "path": "/bin/sh", "args": ["myhook", "-c", script, "arg1"], "env": ["FOO=bar"]
+            "path": "/bin/sh", "args": ["myhook", "-c", script, "a0", "a1"], "env": ["FOO=bar"]
         }));
         run("prestart", &[ok], b"{\"id\":\"x\"}\n").expect("hook runs");
         assert_eq!(
             std::fs::read_to_string(&out).expect("read"),
-            "{\"id\":\"x\"}\nmyhook arg1 bar\n"
+            "{\"id\":\"x\"}\na0 a1 bar\n"
         );
         let bad = hook(
             serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "echo oops >&2; exit 3"]}),
