@@ -11,7 +11,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # busybox-static: /bin/busybox for the busybox acceptance test
 # gcc, libc6-dev: compile tests/c/*.c (dynamic, -static, -static-pie)
 # python3, bash, coreutils: acceptance workloads
-PKGS=(busybox-static gcc libc6-dev python3 bash coreutils)
+# docker.io, containerd, runc: the docker/containerd tests (tests/tests/docker.rs
+#   start their own private dockerd with rvisor registered)
+# sqlite3: the sqlite acceptance checks of the file systems
+PKGS=(busybox-static gcc libc6-dev python3 bash coreutils docker.io containerd runc sqlite3)
 missing=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -26,7 +29,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq "${PKGS[@]}"
 fi
-for f in /bin/busybox /usr/bin/python3 /bin/bash /usr/bin/cc; do
+for f in /bin/busybox /usr/bin/python3 /bin/bash /usr/bin/cc /usr/sbin/dockerd /usr/bin/ctr /usr/bin/sqlite3; do
     [ -x "$f" ] || { echo "error: $f is missing after installing packages" >&2; exit 1; }
 done
 
@@ -50,4 +53,13 @@ export RUST_BACKTRACE="${RUST_BACKTRACE:-0}"
 # All tests of all crates, in parallel within each test binary; keep going
 # after a failing binary so one run reports every failure.
 if [ "${1:-}" = "--" ]; then shift; fi
+# The docker tests start a private dockerd (see tests/src/docker.rs); stop it
+# when the run ends.
+stop_test_dockerd() {
+    local pidfile=/run/rvisor-test-docker/dockerd.pid
+    if [ -f "$pidfile" ]; then
+        kill "$(cat "$pidfile")" 2>/dev/null || true
+    fi
+}
+trap stop_test_dockerd EXIT
 cargo test --release --workspace --no-fail-fast "$@"

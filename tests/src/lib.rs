@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 /// Hard limit for any single process a test starts.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
+pub mod docker;
+
 /// Thin bindings to the few libc functions the harness needs (the C library
 /// is linked into every Rust program anyway, so no extra crate is needed).
 pub mod sys {

@@ -1,0 +1,307 @@
+//! rvisor under docker and containerd: `docker run --runtime=rvisor` must
+//! behave like runc from the outside. A private daemon with rvisor
+//! registered is started on demand (see `rvisor_tests::docker`).
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rvisor_tests::docker::{self, IMAGE};
+use rvisor_tests::{run_with_timeout, scratch_dir, show};
+
+/// `docker ARGS` against the private daemon (started if needed).
+fn docker(args: &[&str]) -> Output {
+    docker::ensure();
+    docker::run(args)
+}
+
+/// `docker run --rm --runtime=rvisor [OPTS] IMAGE CMD…`.
+fn run_rvisor(opts: &[&str], cmd: &[&str]) -> Output {
+    let mut v = vec!["run", "--rm", "--runtime=rvisor"];
+    v.extend_from_slice(opts);
+    v.push(IMAGE);
+    v.extend_from_slice(cmd);
+    docker(&v)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Runs a detached container; returns its id.
+fn run_detached(opts: &[&str], cmd: &[&str]) -> String {
+    let mut v = vec!["run", "-d", "--runtime=rvisor"];
+    v.extend_from_slice(opts);
+    v.push(IMAGE);
+    v.extend_from_slice(cmd);
+    let out = docker(&v);
+    assert!(out.status.success(), "{}", show("docker run -d", &out));
+    stdout(&out).trim().to_string()
+}
+
+/// Removes a container when the test ends, also on failure.
+struct Rm(String);
+
+impl Drop for Rm {
+    fn drop(&mut self) {
+        let _ = docker::run(&["rm", "-f", &self.0]);
+    }
+}
+
+#[test]
+fn run_prints_exits_and_shows_rvisor_kernel() {
+    let out = run_rvisor(&[], &["echo", "hi"]);
+    assert!(out.status.success(), "{}", show("docker run", &out));
+    assert_eq!(stdout(&out), "hi\n");
+    let out = run_rvisor(&[], &["sh", "-c", "exit 42"]);
+    assert_eq!(out.status.code(), Some(42), "{}", show("docker run", &out));
+    let out = run_rvisor(&[], &["uname", "-r"]);
+    assert!(
+        stdout(&out).trim_end().ends_with("-rvisor"),
+        "{}",
+        show("uname", &out)
+    );
+}
+
+#[test]
+fn stdin_reaches_the_container() {
+    docker::ensure();
+    let mut child = docker::docker()
+        .args(["run", "-i", "--rm", "--runtime=rvisor", IMAGE, "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"data\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", show("docker run -i", &out));
+    assert_eq!(stdout(&out), "data\n");
+}
+
+#[test]
+fn exec_top_logs_and_stop_with_a_trap() {
+    let id = run_detached(
+        &[],
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 7' TERM; echo started; while true; do sleep 0.1; done",
+        ],
+    );
+    let _rm = Rm(id.clone());
+    let out = docker(&["exec", &id, "sh", "-c", "echo in-exec; exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", show("docker exec", &out));
+    assert_eq!(stdout(&out), "in-exec\n");
+    let out = docker(&[
+        "exec",
+        "-u",
+        "1000:1000",
+        "-w",
+        "/tmp",
+        "-e",
+        "V=w",
+        &id,
+        "sh",
+        "-c",
+        "echo $(id -u) $(pwd) $V",
+    ]);
+    assert_eq!(
+        stdout(&out),
+        "1000 /tmp w\n",
+        "{}",
+        show("docker exec", &out)
+    );
+    let out = docker(&["top", &id]);
+    assert!(out.status.success(), "{}", show("docker top", &out));
+    let out = docker(&["exec", &id, "ps"]);
+    assert!(
+        stdout(&out).contains("while true") || stdout(&out).contains("sh -c"),
+        "{}",
+        show("ps", &out)
+    );
+    let t = Instant::now();
+    let out = docker(&["stop", &id]);
+    assert!(out.status.success(), "{}", show("docker stop", &out));
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "stop took {:?}",
+        t.elapsed()
+    );
+    let out = docker(&["inspect", "-f", "{{.State.ExitCode}}", &id]);
+    assert_eq!(stdout(&out).trim(), "7", "{}", show("inspect", &out));
+    let out = docker(&["logs", &id]);
+    assert_eq!(
+        stdout(&out),
+        "started\ngot-term\n",
+        "{}",
+        show("logs", &out)
+    );
+}
+
+#[test]
+fn kill_gives_137_and_rm_f_leaves_nothing() {
+    let id = run_detached(&[], &["sleep", "100"]);
+    let _rm = Rm(id.clone());
+    let out = docker(&["kill", "-s", "KILL", &id]);
+    assert!(out.status.success(), "{}", show("docker kill", &out));
+    let out = docker(&["wait", &id]);
+    assert_eq!(stdout(&out).trim(), "137", "{}", show("docker wait", &out));
+
+    let id2 = run_detached(&[], &["sleep", "100"]);
+    let _rm2 = Rm(id2.clone());
+    let out = docker(&["rm", "-f", &id2]);
+    assert!(out.status.success(), "{}", show("docker rm -f", &out));
+    // No state directory of it in any runtime root, no process of it.
+    let exec_root = std::path::Path::new(docker::BASE).join("exec");
+    let found = run_with_timeout(
+        std::process::Command::new("find")
+            .arg(&exec_root)
+            .arg("-name")
+            .arg(&id2),
+        Duration::from_secs(30),
+    );
+    let left: Vec<_> = stdout(&found)
+        .lines()
+        .filter(|l| l.contains("runtime-"))
+        .map(String::from)
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let ps = run_with_timeout(
+        std::process::Command::new("ps").args(["-eo", "args"]),
+        Duration::from_secs(10),
+    );
+    assert!(
+        !stdout(&ps).contains(&id2),
+        "a process of the removed container is still running"
+    );
+}
+
+#[test]
+fn volumes_read_only_tmpfs_env_workdir_user_hostname() {
+    let host = scratch_dir().join("docker-vol");
+    let _ = std::fs::remove_dir_all(&host);
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("in"), "from-host\n").unwrap();
+    let h = host.to_str().unwrap();
+    let rw = format!("{h}:/data");
+    let out = run_rvisor(
+        &["-v", &rw],
+        &["sh", "-c", "cat /data/in && echo written > /data/out"],
+    );
+    assert!(out.status.success(), "{}", show("-v rw", &out));
+    assert_eq!(stdout(&out), "from-host\n");
+    assert_eq!(
+        std::fs::read_to_string(host.join("out")).unwrap(),
+        "written\n"
+    );
+
+    let ro = format!("{h}:/data:ro");
+    let out = run_rvisor(&["-v", &ro], &["sh", "-c", "echo x > /data/nope"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Read-only file system"),
+        "{}",
+        show("-v ro", &out)
+    );
+    assert!(!host.join("nope").exists());
+
+    let out = run_rvisor(&["--read-only"], &["sh", "-c", "echo x > /x"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Read-only file system"),
+        "{}",
+        show("--read-only", &out)
+    );
+
+    let out = run_rvisor(
+        &["--read-only", "--tmpfs", "/run"],
+        &["sh", "-c", "echo t > /run/f && cat /run/f"],
+    );
+    assert_eq!(stdout(&out), "t\n", "{}", show("--tmpfs", &out));
+
+    let out = run_rvisor(
+        &[
+            "-e",
+            "FOO=bar",
+            "-w",
+            "/tmp",
+            "-u",
+            "1000:1000",
+            "--hostname",
+            "myhost",
+        ],
+        &["sh", "-c", "echo $FOO; pwd; id; hostname"],
+    );
+    assert_eq!(
+        stdout(&out),
+        "bar\n/tmp\nuid=1000(user) gid=1000(user) groups=1000(user)\nmyhost\n",
+        "{}",
+        show("options", &out)
+    );
+}
+
+#[test]
+fn ten_containers_in_parallel() {
+    docker::ensure();
+    let handles: Vec<_> = (0..10)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let cmd = format!("echo c{i}; exit {i}");
+                let out =
+                    docker::run(&["run", "--rm", "--runtime=rvisor", IMAGE, "sh", "-c", &cmd]);
+                (i, out)
+            })
+        })
+        .collect();
+    for h in handles {
+        let (i, out) = h.join().unwrap();
+        assert_eq!(out.status.code(), Some(i), "{}", show("parallel run", &out));
+        assert_eq!(stdout(&out), format!("c{i}\n"));
+    }
+}
+
+#[test]
+fn containerd_runs_rvisor_through_the_runc_shim() {
+    docker::ensure();
+    let sock = docker::containerd_socket();
+    let sock = sock.to_str().unwrap();
+    let ns = "rvisor-test";
+    let import =
+        format!("docker save {IMAGE} | ctr --address {sock} --namespace {ns} images import -");
+    let out = run_with_timeout(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&import)
+            .env("DOCKER_HOST", docker::host()),
+        Duration::from_secs(120),
+    );
+    assert!(out.status.success(), "{}", show("ctr import", &out));
+    let id = format!("rvt-{}", std::process::id());
+    let link = docker::runtime_link();
+    let out = run_with_timeout(
+        std::process::Command::new("ctr").args([
+            "--address",
+            sock,
+            "--namespace",
+            ns,
+            "run",
+            "--rm",
+            "--runc-binary",
+            link.to_str().unwrap(),
+            &format!("docker.io/library/{IMAGE}"),
+            &id,
+            "sh",
+            "-c",
+            "echo hi; uname -r; exit 4",
+        ]),
+        Duration::from_secs(120),
+    );
+    let o = stdout(&out);
+    assert!(
+        o.starts_with("hi\n") && o.contains("-rvisor"),
+        "{}",
+        show("ctr run", &out)
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", show("ctr run", &out));
+}
