@@ -305,3 +305,48 @@ fn containerd_runs_rvisor_through_the_runc_shim() {
     );
     assert_eq!(out.status.code(), Some(4), "{}", show("ctr run", &out));
 }
+
+#[test]
+fn memory_limit_oom_kills_and_pids_limit_stops_a_fork_bomb() {
+    // 64 MiB for the whole sandbox; the workload tries to hold 300 MB.
+    let out = run_rvisor(
+        &["--memory", "64m"],
+        &[
+            "sh",
+            "-c",
+            "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo ${#x}",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "{}",
+        show("--memory 64m", &out)
+    );
+
+    let id = run_detached(
+        &["--pids-limit", "50"],
+        &["sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 100"],
+    );
+    let _rm = Rm(id.clone());
+    // The bomb hits the limit: inside, fork fails with EAGAIN.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = docker(&["logs", &id]);
+        if String::from_utf8_lossy(&out.stderr).contains("can't fork") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", show("logs", &out));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = docker(&["rm", "-f", &id]);
+    assert!(out.status.success(), "{}", show("docker rm -f", &out));
+    let ps = run_with_timeout(
+        std::process::Command::new("ps").args(["-eo", "args"]),
+        Duration::from_secs(10),
+    );
+    assert!(
+        !stdout(&ps).contains(&id),
+        "a process of the removed container is still running"
+    );
+}

@@ -498,7 +498,7 @@ fn spec_writes_a_valid_config() {
 }
 
 #[test]
-fn features_and_unsupported_commands() {
+fn features_lists_what_rvisor_supports() {
     let dir = test_dir("features");
     let root = dir.join("state");
     let _cleanup = Cleanup(root.clone());
@@ -520,21 +520,6 @@ fn features_and_unsupported_commands() {
             "poststop"
         ])
     );
-
-    for args in [
-        &["pause", "x"][..],
-        &["resume", "x"],
-        &["events", "--stats", "x"],
-        &["update", "--memory", "1m", "x"],
-    ] {
-        let out = rvisor(&root, args);
-        assert_eq!(out.status.code(), Some(1), "{}", show(args[0], &out));
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("not supported yet"),
-            "{}",
-            show(args[0], &out)
-        );
-    }
 }
 
 #[test]
@@ -815,4 +800,86 @@ fn exec_runs_processes_in_the_running_container() {
     );
     let out = rvisor(&root, &["delete", "x1"]);
     assert!(out.status.success(), "{}", show("delete", &out));
+}
+
+#[test]
+fn pause_resume_update_and_events() {
+    let dir = test_dir("pause");
+    let b = bundle(&dir, &["sh", "-c", "while true; do sleep 0.05; done"]);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let run = spawn_to_files(
+        &dir,
+        "run",
+        &root,
+        &["run", "--detach", "--bundle", b.to_str().unwrap(), "p1"],
+    );
+    assert_eq!(wait_child(run, "run -d"), 0, "{}", read(&dir, "run.err"));
+    wait_status(&root, "p1", "running");
+    let pid = state(&root, "p1")["pid"].as_i64().unwrap();
+
+    let out = rvisor(&root, &["pause", "p1"]);
+    assert!(out.status.success(), "{}", show("pause", &out));
+    assert_eq!(state(&root, "p1")["status"], "paused");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let s = stat[stat.rfind(')').unwrap() + 2..].chars().next().unwrap();
+    assert!(s == 'D' || s == 'S', "frozen sandbox state {s}");
+    let out = rvisor(&root, &["exec", "p1", "true"]);
+    assert!(!out.status.success(), "exec in a paused container");
+    let out = rvisor(&root, &["pause", "p1"]);
+    assert!(!out.status.success(), "pause twice");
+    let out = rvisor(&root, &["resume", "p1"]);
+    assert!(out.status.success(), "{}", show("resume", &out));
+    assert_eq!(state(&root, "p1")["status"], "running");
+    let out = rvisor(&root, &["exec", "p1", "echo", "alive"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "alive\n",
+        "{}",
+        show("exec", &out)
+    );
+
+    // update: a pids limit the sentry enforces too.
+    let out = rvisor(&root, &["update", "--pids-limit", "3", "p1"]);
+    assert!(out.status.success(), "{}", show("update", &out));
+    let out = rvisor(
+        &root,
+        &[
+            "exec",
+            "p1",
+            "sh",
+            "-c",
+            "sleep 1 & sleep 1 & sleep 1 & wait",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("can't fork"),
+        "{}",
+        show("exec under pids limit", &out)
+    );
+    let out = rvisor(&root, &["update", "--pids-limit", "0", "p1"]);
+    assert!(out.status.success(), "{}", show("update", &out));
+    let out = rvisor(&root, &["update", "--cpuset-cpus", "0", "p1"]);
+    assert!(!out.status.success(), "unsupported update flag accepted");
+
+    let out = rvisor(&root, &["events", "--stats", "p1"]);
+    assert!(out.status.success(), "{}", show("events", &out));
+    let ev: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ev["type"], "stats");
+    assert!(
+        ev["data"]["memory"]["usage"]["usage"].as_u64().unwrap() > 0,
+        "{ev}"
+    );
+    assert!(ev["data"]["pids"]["current"].as_u64().unwrap() >= 2, "{ev}");
+
+    // A paused container can still be deleted by force, cgroup and all.
+    let out = rvisor(&root, &["pause", "p1"]);
+    assert!(out.status.success(), "{}", show("pause", &out));
+    let out = rvisor(&root, &["delete", "--force", "p1"]);
+    assert!(out.status.success(), "{}", show("delete -f", &out));
+    assert!(!pid_alive(pid));
+    for c in ["memory", "pids", "freezer"] {
+        let d = Path::new("/sys/fs/cgroup").join(c).join("rvisor/p1");
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
 }

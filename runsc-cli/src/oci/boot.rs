@@ -230,6 +230,7 @@ fn gate(
     listener: UnixListener,
     sync: &Sync,
 ) -> Result<(), String> {
+    kernel.set_task_limit(plan.pids_limit());
     let vfs = &kernel.vfs;
     let root = exec::root_of(kernel).ok_or("the sandbox has no root")?;
     let mut binds = binds.into_iter();
@@ -326,7 +327,7 @@ fn gate(
                     std::process::exit(128 + sig);
                 }
             }
-            Ok(Request::Exec(_)) => {
+            Ok(Request::Exec(_)) | Ok(Request::Limits { .. }) => {
                 control::reply(&s, Err("the container has not been started".into()))
             }
             Err(e) => control::reply(&s, Err(format!("{e:#}"))),
@@ -350,6 +351,12 @@ fn serve(listener: UnixListener, kernel: Arc<Kernel>) {
                 control::reply(&s, res);
             }
             Ok((Request::Exec(p), fds)) => exec::start(&kernel, s, p, fds),
+            Ok((Request::Limits { pids }, _)) => {
+                if let Some(p) = pids {
+                    kernel.set_task_limit(u64::try_from(p).ok().filter(|n| *n > 0));
+                }
+                control::reply(&s, Ok(()));
+            }
             Err(e) => control::reply(&s, Err(format!("{e:#}"))),
         }
     }

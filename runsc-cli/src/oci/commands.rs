@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use nix::sys::signal::{SigSet, Signal};
 
+use super::cgroup as cgroups;
 use super::control::{self, ExecProcess, Request};
 use super::exec_client;
 use super::hooks;
@@ -311,7 +312,18 @@ fn do_create(g: &Globals, o: &CreateOpts) -> Result<(Child, State)> {
         root: root.clone(),
         ..g.clone()
     };
-    let res = spawn_boot(&g, &bundle, o.id, &dir.dir, &plan.netns).and_then(|child| {
+    let cg_rel = cgroups::relative_path(plan.cgroups_path.as_deref(), o.id)?;
+    let cg = match cgroups::Cgroup::create(&cg_rel, plan.resources.as_ref()) {
+        Ok(cg) => cg,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir.dir);
+            return Err(e.context("setting up the container's cgroup"));
+        }
+    };
+    let res = cg
+        .procs_files()
+        .and_then(|procs| spawn_boot(&g, &bundle, o.id, &dir.dir, &plan.netns, &procs));
+    let res = res.and_then(|child| {
         let pid = child.id() as i32;
         let finish = || -> Result<State> {
             let (_, pid_start) = states::proc_stat(pid).context("the sandbox process is gone")?;
@@ -325,6 +337,7 @@ fn do_create(g: &Globals, o: &CreateOpts) -> Result<(Child, State)> {
                 created: states::now_rfc3339(),
                 annotations: plan.annotations.clone(),
                 owner: states::owner_name(),
+                cgroup: Some(cg.clone()),
             };
             let mut creating = st.oci_json();
             creating["status"] = "creating".into();
@@ -363,6 +376,7 @@ fn do_create(g: &Globals, o: &CreateOpts) -> Result<(Child, State)> {
         }
     });
     if res.is_err() {
+        cg.remove();
         let _ = std::fs::remove_dir_all(&dir.dir);
     }
     res
@@ -380,7 +394,15 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 
 /// Starts `rvisor boot` in its own session with our stdio and waits for
 /// its "ready" (or its error) on a pipe.
-fn spawn_boot(g: &Globals, bundle: &Path, id: &str, dir: &Path, netns: &NetNs) -> Result<Child> {
+fn spawn_boot(
+    g: &Globals,
+    bundle: &Path,
+    id: &str,
+    dir: &Path,
+    netns: &NetNs,
+    cgroup_procs: &[OwnedFd],
+) -> Result<Child> {
+    let cg_fds = cgroups::raw(cgroup_procs);
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
     let join_net: Option<OwnedFd> = match netns {
         NetNs::Join(p) => Some(
@@ -418,6 +440,9 @@ fn spawn_boot(g: &Globals, bundle: &Path, id: &str, dir: &Path, netns: &NetNs) -
             if libc::setsid() < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            // Into the container's cgroup before anything of the sandbox
+            // (sentry threads, gofers, stubs) exists.
+            cgroups::join_from_pre_exec(&cg_fds)?;
             if let Some(fd) = join_raw {
                 if libc::setns(fd, libc::CLONE_NEWNET) < 0 {
                     return Err(std::io::Error::last_os_error());
@@ -542,8 +567,16 @@ pub fn parse_signal(s: &str) -> Result<i32> {
 pub fn kill(g: &Globals, a: &KillArgs) -> Result<i32> {
     let sig = parse_signal(a.signal.as_deref().unwrap_or("TERM"))?;
     let (d, st) = ContainerDir::open_existing(&g.root, &a.id)?;
-    if st.effective_status() == Status::Stopped {
-        bail!("container not running");
+    match st.effective_status() {
+        Status::Stopped => bail!("container not running"),
+        // The sandbox is frozen and cannot take requests; only KILL goes
+        // through (to the host processes, thawed so they can die).
+        Status::Paused if sig == libc::SIGKILL => {
+            force_kill(&st)?;
+            return Ok(0);
+        }
+        Status::Paused => bail!("container {} is paused: resume it first", a.id),
+        _ => {}
     }
     control::request(
         &d.dir,
@@ -574,7 +607,7 @@ pub fn delete(g: &Globals, a: &DeleteArgs) -> Result<i32> {
     };
     match st.effective_status() {
         Status::Stopped => {}
-        Status::Created => states::kill_and_wait(st.pid, st.pid_start, KILL_WAIT)?,
+        Status::Created => force_kill(&st)?,
         s => {
             if !a.force {
                 bail!(
@@ -583,8 +616,11 @@ pub fn delete(g: &Globals, a: &DeleteArgs) -> Result<i32> {
                     s.as_str()
                 );
             }
-            states::kill_and_wait(st.pid, st.pid_start, KILL_WAIT)?;
+            force_kill(&st)?;
         }
+    }
+    if let Some(cg) = &st.cgroup {
+        cg.remove();
     }
     std::fs::remove_dir_all(&d.dir).with_context(|| format!("removing {}", d.dir.display()))?;
     run_poststop(&st);
@@ -770,8 +806,11 @@ pub fn run(g: &Globals, a: &RunArgs) -> Result<i32> {
     };
     let dir = root.join(&a.id);
     if let Err(e) = do_start(&g, &a.id) {
-        let _ = states::kill_and_wait(st.pid, st.pid_start, KILL_WAIT);
+        let _ = force_kill(&st);
         let _ = child.wait();
+        if let Some(cg) = &st.cgroup {
+            cg.remove();
+        }
         let _ = std::fs::remove_dir_all(&dir);
         return Err(e);
     }
@@ -801,6 +840,9 @@ pub fn run(g: &Globals, a: &RunArgs) -> Result<i32> {
     };
     if !a.keep {
         if let Some(d) = ContainerDir::open(&root, &a.id)? {
+            if let Some(cg) = &st.cgroup {
+                cg.remove();
+            }
             std::fs::remove_dir_all(&d.dir)
                 .with_context(|| format!("removing {}", d.dir.display()))?;
             run_poststop(&st);
@@ -958,6 +1000,206 @@ pub fn exec(g: &Globals, a: &ExecArgs) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Kills the sandbox process (thawing a paused one first, so it can die).
+fn force_kill(st: &State) -> Result<()> {
+    if let Some(cg) = &st.cgroup {
+        if cg.is_frozen() {
+            cg.freeze(false)?;
+        }
+    }
+    states::kill_and_wait(st.pid, st.pid_start, KILL_WAIT)
+}
+
+/// `pause` and `resume`.
+pub fn pause(g: &Globals, a: &IdArgs, paused: bool) -> Result<i32> {
+    let (d, mut st) = ContainerDir::open_existing(&g.root, &a.id)?;
+    let want = if paused {
+        Status::Running
+    } else {
+        Status::Paused
+    };
+    let now = st.effective_status();
+    if now != want {
+        bail!(
+            "container {} is {}, not {}",
+            a.id,
+            now.as_str(),
+            want.as_str()
+        );
+    }
+    let Some(cg) = &st.cgroup else {
+        bail!("container {} has no cgroup to freeze", a.id);
+    };
+    cg.freeze(paused)?;
+    st.status = if paused {
+        Status::Paused
+    } else {
+        Status::Running
+    };
+    d.write(&st)?;
+    Ok(0)
+}
+
+/// Parses a size as `update` takes it (bytes, or with a k/m/g suffix; -1
+/// for no limit).
+fn parse_bytes(v: &str) -> Result<i64> {
+    if v == "-1" {
+        return Ok(-1);
+    }
+    let lower = v.to_ascii_lowercase();
+    let t = lower.trim_end_matches('b');
+    let (num, mul) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    num.parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .with_context(|| format!("invalid size {v:?}"))
+}
+
+/// `update`: new memory, pids and cpu limits for a running container.
+pub fn update(g: &Globals, a: &UpdateArgs) -> Result<i32> {
+    let (d, st) = ContainerDir::open_existing(&g.root, &a.id)?;
+    if st.effective_status() == Status::Stopped {
+        bail!("container {} is not running", a.id);
+    }
+    let Some(cg) = &st.cgroup else {
+        bail!("container {} has no cgroup", a.id);
+    };
+    let unsupported = [
+        ("--blkio-weight", &a.blkio_weight),
+        ("--cpu-rt-period", &a.cpu_rt_period),
+        ("--cpu-rt-runtime", &a.cpu_rt_runtime),
+        ("--cpu-idle", &a.cpu_idle),
+        ("--cpuset-cpus", &a.cpuset_cpus),
+        ("--cpuset-mems", &a.cpuset_mems),
+        ("--kernel-memory", &a.kernel_memory),
+        ("--kernel-memory-tcp", &a.kernel_memory_tcp),
+        ("--memory-reservation", &a.memory_reservation),
+        ("--l3-cache-schema", &a.l3_cache_schema),
+        ("--mem-bw-schema", &a.mem_bw_schema),
+    ];
+    if let Some((flag, _)) = unsupported.iter().find(|(_, v)| v.is_some()) {
+        bail!("update {flag} is not supported by rvisor (memory, pids and cpu shares/quota are)");
+    }
+    let mut r: oci_spec::runtime::LinuxResources = match &a.resources {
+        Some(f) => {
+            let data = if f == "-" {
+                let mut v = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut v)
+                    .context("reading stdin")?;
+                v
+            } else {
+                std::fs::read(f).with_context(|| format!("reading {f}"))?
+            };
+            serde_json::from_slice(&data).context("parsing the resources")?
+        }
+        None => Default::default(),
+    };
+    if a.memory.is_some() || a.memory_swap.is_some() {
+        let old = r.memory().unwrap_or_default();
+        let mut b = oci_spec::runtime::LinuxMemoryBuilder::default();
+        if let Some(l) = a
+            .memory
+            .as_deref()
+            .map(parse_bytes)
+            .transpose()?
+            .or(old.limit())
+        {
+            b = b.limit(l);
+        }
+        if let Some(w) = a
+            .memory_swap
+            .as_deref()
+            .map(parse_bytes)
+            .transpose()?
+            .or(old.swap())
+        {
+            b = b.swap(w);
+        }
+        r.set_memory(Some(b.build().context("memory limits")?));
+    }
+    if let Some(v) = &a.pids_limit {
+        let n: i64 = v.parse().with_context(|| format!("--pids-limit {v:?}"))?;
+        let mut p = oci_spec::runtime::LinuxPids::default();
+        p.set_limit(n);
+        r.set_pids(Some(p));
+    }
+    if a.cpu_share.is_some() || a.cpu_quota.is_some() || a.cpu_period.is_some() {
+        let mut c = r.cpu().clone().unwrap_or_default();
+        if let Some(v) = &a.cpu_share {
+            c.set_shares(Some(
+                v.parse().with_context(|| format!("--cpu-share {v:?}"))?,
+            ));
+        }
+        if let Some(v) = &a.cpu_quota {
+            c.set_quota(Some(
+                v.parse().with_context(|| format!("--cpu-quota {v:?}"))?,
+            ));
+        }
+        if let Some(v) = &a.cpu_period {
+            c.set_period(Some(
+                v.parse().with_context(|| format!("--cpu-period {v:?}"))?,
+            ));
+        }
+        r.set_cpu(Some(c));
+    }
+    cg.apply(&r)?;
+    if let Some(p) = r.pids() {
+        let limit = p.limit();
+        control::request(&d.dir, &Request::Limits { pids: Some(limit) })?;
+    }
+    Ok(0)
+}
+
+/// `events`: the container's resource usage as JSON lines, once with
+/// `--stats`, else every `--interval` until it stops.
+pub fn events(g: &Globals, a: &EventsArgs) -> Result<i32> {
+    let interval = parse_interval(&a.interval)?;
+    loop {
+        let (_d, st) = ContainerDir::open_existing(&g.root, &a.id)?;
+        if st.effective_status() == Status::Stopped {
+            if a.stats {
+                bail!("container {} is not running", a.id);
+            }
+            return Ok(0);
+        }
+        let data = st
+            .cgroup
+            .as_ref()
+            .map(|c| c.stats())
+            .unwrap_or_else(|| serde_json::json!({}));
+        let ev = serde_json::json!({"type": "stats", "id": a.id, "data": data});
+        println!("{ev}");
+        if a.stats {
+            return Ok(0);
+        }
+        std::thread::sleep(interval);
+    }
+}
+
+/// Parses runc's `--interval` (a Go duration like `5s`, `500ms`, `1m`).
+fn parse_interval(v: &str) -> Result<Duration> {
+    let (num, unit) = v
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((v, "s"), |i| (&v[..i], &v[i..]));
+    let n: u64 = num.parse().with_context(|| format!("--interval {v:?}"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => bail!("--interval {v:?}: unknown unit"),
+    };
+    if d.is_zero() {
+        bail!("--interval must be positive");
+    }
+    Ok(d)
 }
 
 #[cfg(test)]

@@ -40,6 +40,11 @@ pub enum Request {
     /// preserved descriptors) are the descriptors attached to the request,
     /// numbered 0, 1, 2, … in order.
     Exec(ExecProcess),
+    /// New limits the sentry enforces itself (`update`).
+    Limits {
+        /// Most tasks (threads) of the sandbox; 0 or negative: no limit.
+        pids: Option<i64>,
+    },
 }
 
 /// A process to start with `exec`.

@@ -1,13 +1,13 @@
 //! The runc-compatible commands: rvisor as an OCI runtime for a plain
 //! bundle (`spec`, `create`, `start`, `state`, `kill`, `delete`, `list`,
-//! `ps`, `run`, `features`; `pause`, `resume`, `events`, `update` and `exec`
-//! are parsed and refused for now).
+//! `ps`, `run`, `exec`, `pause`, `resume`, `events`, `update`, `features`).
 //!
 //! Processes: `create` re-executes `rvisor boot` (hidden, see [`boot`])
 //! detached; that process is the sandbox (the sentry) and its pid is the
 //! container's pid. It exits with the container init's status.
 
 pub mod boot;
+pub mod cgroup;
 pub mod commands;
 pub mod control;
 pub mod exec;
@@ -90,13 +90,13 @@ pub enum OciCommand {
     Run(Box<RunArgs>),
     /// Show what this runtime supports (JSON).
     Features,
-    /// Suspend all processes of a container (not supported yet).
+    /// Suspend all processes of a container.
     Pause(IdArgs),
-    /// Resume a paused container (not supported yet).
+    /// Resume a paused container.
     Resume(IdArgs),
-    /// Display container events (not supported yet).
+    /// Display container events.
     Events(EventsArgs),
-    /// Update container resource limits (not supported yet).
+    /// Update container resource limits.
     Update(Box<UpdateArgs>),
     /// Run a new process in a running container.
     Exec(Box<ExecArgs>),
@@ -120,10 +120,10 @@ pub fn run(g: &Globals, cmd: &OciCommand) -> i32 {
         OciCommand::Ps(a) => commands::ps(g, a),
         OciCommand::Run(a) => commands::run(g, a),
         OciCommand::Features => commands::features(),
-        OciCommand::Pause(_) => unsupported("pause"),
-        OciCommand::Resume(_) => unsupported("resume"),
-        OciCommand::Events(_) => unsupported("events"),
-        OciCommand::Update(_) => unsupported("update"),
+        OciCommand::Pause(a) => commands::pause(g, a, true),
+        OciCommand::Resume(a) => commands::pause(g, a, false),
+        OciCommand::Events(a) => commands::events(g, a),
+        OciCommand::Update(a) => commands::update(g, a),
         OciCommand::Exec(a) => commands::exec(g, a),
         OciCommand::Boot(a) => Ok(boot::run(g, a)),
     };
@@ -155,8 +155,4 @@ pub fn run(g: &Globals, cmd: &OciCommand) -> i32 {
             1
         }
     }
-}
-
-fn unsupported(what: &str) -> anyhow::Result<i32> {
-    anyhow::bail!("{what} is not supported yet by rvisor")
 }

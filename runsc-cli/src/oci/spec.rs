@@ -79,6 +79,23 @@ pub struct Plan {
     pub hooks: Hooks,
     /// The host network namespace the sandbox process lives in.
     pub netns: NetNs,
+    /// linux.resources (applied to the sandbox's cgroup).
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
+    /// linux.cgroupsPath.
+    pub cgroups_path: Option<PathBuf>,
+}
+
+impl Plan {
+    /// The pids limit, if one is set (for the sentry's own task limit).
+    pub fn pids_limit(&self) -> Option<u64> {
+        self.resources
+            .as_ref()?
+            .pids()
+            .as_ref()
+            .map(|p| p.limit())
+            .filter(|l| *l > 0)
+            .map(|l| l as u64)
+    }
 }
 
 /// The host network namespace of the sandbox process. Workload sockets are
@@ -209,6 +226,8 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
     }
 
     let mut netns = NetNs::Host;
+    let mut resources = None;
+    let mut cgroups_path = None;
     if let Some(linux) = spec.linux() {
         let mut have = Vec::new();
         for ns in linux.namespaces().as_deref().unwrap_or_default() {
@@ -237,8 +256,17 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
                 ));
             }
         }
-        if linux.resources().is_some() {
-            ignored.push("linux.resources (no cgroup limits yet)".into());
+        resources = linux.resources().clone();
+        cgroups_path = linux.cgroups_path().clone();
+        if let Some(r) = &resources {
+            if r.block_io().is_some()
+                || r.hugepage_limits().is_some()
+                || r.network().is_some()
+                || r.rdma().is_some()
+            {
+                ignored
+                    .push("linux.resources: only memory, pids and cpu limits are applied".into());
+            }
         }
         if linux.seccomp().is_some() {
             ignored.push("linux.seccomp (the sentry serves system calls itself)".into());
@@ -271,6 +299,8 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
         ignored,
         hooks,
         netns,
+        resources,
+        cgroups_path,
         annotations: spec
             .annotations()
             .clone()

@@ -32,6 +32,8 @@ pub enum Status {
     Created,
     /// Started.
     Running,
+    /// Frozen by `pause`.
+    Paused,
     /// The boot process is gone.
     Stopped,
 }
@@ -42,6 +44,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -70,6 +73,9 @@ pub struct State {
     /// Owner (user name of the creator, like runc's `list`).
     #[serde(default)]
     pub owner: String,
+    /// The sandbox's host cgroup.
+    #[serde(default)]
+    pub cgroup: Option<super::cgroup::Cgroup>,
 }
 
 impl State {

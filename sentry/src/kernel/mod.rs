@@ -288,6 +288,9 @@ pub struct Kernel {
     next_ino: AtomicU64,
     unimplemented_logged: Mutex<std::collections::BTreeSet<u64>>,
     spawner: std::sync::OnceLock<spawner::Spawner>,
+    /// Most tasks (threads) the sandbox may have, like a pids cgroup's
+    /// `pids.max` (u64::MAX: no limit).
+    task_limit: AtomicU64,
 }
 
 impl Kernel {
@@ -309,6 +312,7 @@ impl Kernel {
             init_cv: Condvar::new(),
             next_ino: AtomicU64::new(1 << 32),
             spawner: std::sync::OnceLock::new(),
+            task_limit: AtomicU64::new(u64::MAX),
             unimplemented_logged: Mutex::new(Default::default()),
         })
     }
@@ -463,6 +467,43 @@ impl Kernel {
                 Err(_) => return ExitStatus::Exited(1),
             };
         }
+    }
+
+    /// Limits the number of tasks (threads of every process), like the pids
+    /// controller of a cgroup: clone and fork fail with EAGAIN at the limit.
+    pub fn set_task_limit(&self, limit: Option<u64>) {
+        self.task_limit
+            .store(limit.unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Whether one more task would exceed [`Kernel::set_task_limit`]. Like
+    /// a pids cgroup, zombies count until they are reaped.
+    pub fn at_task_limit(&self) -> bool {
+        let limit = self.task_limit.load(Ordering::Relaxed);
+        if limit == u64::MAX {
+            return false;
+        }
+        let Ok((live, groups)) = self.tables.lock().map(|t| {
+            (
+                t.tasks.len() as u64,
+                t.groups.values().cloned().collect::<Vec<_>>(),
+            )
+        }) else {
+            return true;
+        };
+        if live >= limit {
+            return true;
+        }
+        let zombies = groups
+            .iter()
+            .filter(|g| {
+                g.inner
+                    .lock()
+                    .map(|i| i.threads.is_empty())
+                    .unwrap_or(false)
+            })
+            .count() as u64;
+        live + zombies >= limit
     }
 
     /// Lets processes be started from outside the sandbox later

@@ -133,6 +133,10 @@ fn spawn_one(kernel: &Arc<Kernel>, template: &StubThread, job: Job) {
         vfork_done: None,
         pdeathsig: 0,
     };
+    if kernel.at_task_limit() {
+        let _ = reply.send(Err(Errno::EAGAIN));
+        return;
+    }
     let task = kernel.new_task(
         None,
         |pid| {

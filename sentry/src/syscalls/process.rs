@@ -813,6 +813,9 @@ fn do_clone(
     if exit_signal > 64 {
         return Err(Errno::EINVAL);
     }
+    if ctx.kernel().at_task_limit() {
+        return Err(Errno::EAGAIN);
+    }
     if !thread {
         let nproc = ctx
             .task
