@@ -7,6 +7,8 @@ diff_test!(fd_nonblock, "fd_nonblock");
 diff_test!(fd_cloexec, "fd_cloexec");
 diff_test!(fd_cloexec_static, "fd_cloexec", ["-static"]);
 diff_test!(file_io, "file_io");
+diff_test!(large_io, "large_io");
+diff_test!(large_io_static, "large_io", ["-static"]);
 diff_test!(file_io_static_pie, "file_io", ["-static-pie"]);
 diff_test!(flock_contend, "flock_contend");
 diff_test!(fcntl_locks, "fcntl_locks");

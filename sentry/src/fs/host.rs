@@ -192,6 +192,10 @@ impl FileOps for HostFile {
         }
     }
 
+    fn direct_io_fd(&self) -> Option<RawFd> {
+        self.host_mmap_fd()
+    }
+
     fn host_fd(&self) -> Option<RawFd> {
         if self.seekable {
             None

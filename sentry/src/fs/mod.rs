@@ -282,6 +282,18 @@ pub trait FileOps: Any + Send + Sync {
     fn host_mmap_fd(&self) -> Option<RawFd> {
         None
     }
+    /// A host descriptor of a regular file that large reads and writes may
+    /// use straight from the stub (an injected `pread64`/`pwrite64`
+    /// between the page cache and workload memory, one copy instead of
+    /// two). Only for files whose contents live entirely in that host file.
+    fn direct_io_fd(&self) -> Option<RawFd> {
+        None
+    }
+    /// Writes vanish without the data being looked at (`/dev/null`): a
+    /// write returns its count without reading workload memory.
+    fn discards_writes(&self) -> bool {
+        false
+    }
     /// fsync/fdatasync: makes written data durable. Files kept in sentry
     /// memory have nothing to write back.
     fn sync(&self, _datasync: bool) -> SysResult<()> {

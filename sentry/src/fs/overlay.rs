@@ -1093,6 +1093,12 @@ impl FileOps for OvlFile {
     fn host_mmap_fd(&self) -> Option<RawFd> {
         self.cur().host_mmap_fd()
     }
+    fn direct_io_fd(&self) -> Option<RawFd> {
+        self.cur().direct_io_fd()
+    }
+    fn discards_writes(&self) -> bool {
+        self.cur().discards_writes()
+    }
     fn sync(&self, datasync: bool) -> SysResult<()> {
         self.cur().sync(datasync)
     }

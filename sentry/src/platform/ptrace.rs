@@ -185,6 +185,51 @@ impl StubThread {
         flags: u32,
         off: u64,
     ) -> Result<Result<u64, i32>, PlatformError> {
+        let stub_fd = self.receive_fd(fd)?;
+        let mapped = self.inject(
+            libc::SYS_mmap,
+            [addr, len, prot as u64, flags as u64, stub_fd as u64, off],
+        )?;
+        let _ = self.inject(libc::SYS_close, [stub_fd as u64, 0, 0, 0, 0, 0])?;
+        if mapped < 0 {
+            return Ok(Err((-mapped) as i32));
+        }
+        Ok(Ok(mapped as u64))
+    }
+
+    /// Reads (`pread64`) or writes (`pwrite64`) `len` bytes between the
+    /// host file `fd` at `off` and this stub's memory at `addr`, in the
+    /// stub: one copy, straight between the page cache and workload memory.
+    /// The caller has checked that `[addr, addr + len)` is workload memory
+    /// with the right protection; `fd` and `off` are the sentry's own.
+    /// Returns the byte count or the host's errno.
+    pub fn host_fd_io(
+        &self,
+        fd: i32,
+        write: bool,
+        addr: u64,
+        len: u64,
+        off: u64,
+    ) -> Result<Result<u64, i32>, PlatformError> {
+        let stub_fd = self.receive_fd(fd)?;
+        let nr = if write {
+            libc::SYS_pwrite64
+        } else {
+            libc::SYS_pread64
+        };
+        let r = self.inject(nr, [stub_fd as u64, addr, len, off, 0, 0]);
+        let _ = self.inject(libc::SYS_close, [stub_fd as u64, 0, 0, 0, 0, 0])?;
+        let r = r?;
+        if r < 0 {
+            return Ok(Err((-r) as i32));
+        }
+        Ok(Ok(r as u64))
+    }
+
+    /// Passes the sentry's host descriptor `fd` into this stub process over
+    /// the fd-passing socket (injected `recvmsg`); returns its number in
+    /// the stub, which the caller must close there.
+    fn receive_fd(&self, fd: i32) -> Result<i32, PlatformError> {
         let guard = FD_PASS_LOCK
             .lock()
             .map_err(|_| PlatformError::Os("fd passing lock", libc::EIO))?;
@@ -234,15 +279,7 @@ impl StubThread {
             return Err(PlatformError::Os("no fd received", libc::EIO));
         }
         let stub_fd = i32::from_le_bytes([cmsg[16], cmsg[17], cmsg[18], cmsg[19]]);
-        let mapped = self.inject(
-            libc::SYS_mmap,
-            [addr, len, prot as u64, flags as u64, stub_fd as u64, off],
-        )?;
-        let _ = self.inject(libc::SYS_close, [stub_fd as u64, 0, 0, 0, 0, 0])?;
-        if mapped < 0 {
-            return Ok(Err((-mapped) as i32));
-        }
-        Ok(Ok(mapped as u64))
+        Ok(stub_fd)
     }
 
     /// Takes under ptrace a stub thread that an injected fork/clone created

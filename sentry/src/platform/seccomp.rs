@@ -50,7 +50,15 @@ const ALLOWED: &[(i64, &str)] = &[
     ),
     (
         libc::SYS_close,
-        "mm: close the received fd after mapping it",
+        "mm/fs: close the received fd after mapping it or reading it",
+    ),
+    (
+        libc::SYS_pread64,
+        "fs: large reads of a donated host file straight into workload memory",
+    ),
+    (
+        libc::SYS_pwrite64,
+        "fs: large writes to a donated host file straight from workload memory",
     ),
 ];
 

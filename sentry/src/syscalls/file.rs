@@ -16,6 +16,11 @@ use crate::{Errno, SysResult};
 pub const MAX_RW_COUNT: u64 = 0x7fff_f000;
 /// Bytes moved per step between the workload and a file.
 const CHUNK: usize = 1 << 20;
+/// Reads and writes of at least this many bytes on files with a
+/// [`crate::fs::FileOps::direct_io_fd`] go straight between the host file
+/// and workload memory inside the stub; smaller ones are cheaper copied
+/// through the sentry than the extra injected calls.
+const DIRECT_MIN: u64 = 64 << 10;
 /// Largest iovec count (UIO_MAXIOV).
 pub const UIO_MAXIOV: u64 = 1024;
 
@@ -40,11 +45,13 @@ pub fn install(ctx: &TaskCtx, file: Arc<OpenFile>, cloexec: bool) -> SysResult<u
     Ok(files(ctx)?.insert_from(0, file, cloexec, lim)? as u64)
 }
 
-/// Checks that [addr, addr+len) is mapped with `prot` in the caller's
-/// address space (so a bad buffer is EFAULT before any data moves).
-fn check_user(ctx: &TaskCtx, addr: u64, len: u64, write: bool) -> SysResult<()> {
+/// How much of [addr, addr+len) is mapped with the needed protection, from
+/// `addr` on without a gap. Like Linux, a read or write moves data until
+/// the first byte it cannot copy, so a buffer whose tail is unmapped gives a
+/// short count; one whose first byte is bad gives EFAULT.
+fn user_prefix(ctx: &TaskCtx, addr: u64, len: u64, write: bool) -> SysResult<u64> {
     if len == 0 {
-        return Ok(());
+        return Ok(0);
     }
     let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
     let mm = ctx.task.inner.lock().map_err(|_| Errno::EIO)?.mm.clone();
@@ -56,13 +63,16 @@ fn check_user(ctx: &TaskCtx, addr: u64, len: u64, write: bool) -> SysResult<()> 
     } as u32;
     let mut cur = addr;
     while cur < end {
-        let v = m.find(cur).ok_or(Errno::EFAULT)?;
-        if v.prot & need == 0 {
-            return Err(Errno::EFAULT);
+        match m.find(cur) {
+            Some(v) if v.prot & need != 0 => cur = v.end,
+            _ => break,
         }
-        cur = v.end;
     }
-    Ok(())
+    let ok = cur.min(end) - addr;
+    if ok == 0 {
+        return Err(Errno::EFAULT);
+    }
+    Ok(ok)
 }
 
 /// Reads from `file` into workload memory; `off` None uses and advances
@@ -81,18 +91,33 @@ fn read_into_user(
     if len == 0 {
         return Ok(0);
     }
-    check_user(ctx, addr, len, true)?;
+    let len = user_prefix(ctx, addr, len, true)?;
     let seekable = file.ops.seekable();
     if off.is_some() && !seekable {
         return Err(Errno::ESPIPE);
     }
-    let mut done = 0u64;
-    let mut buf = vec![0u8; (len as usize).min(CHUNK)];
     let mut pos_guard = if off.is_none() && seekable {
         Some(file.pos.lock().map_err(|_| Errno::EIO)?)
     } else {
         None
     };
+    if let Some(fd) = file.ops.direct_io_fd().filter(|_| len >= DIRECT_MIN) {
+        let at = match (&off, &pos_guard) {
+            (Some(o), _) => *o,
+            (None, Some(p)) => **p,
+            (None, None) => 0,
+        };
+        if let Ok(r) = ctx.stub.host_fd_io(fd, false, addr, len, at) {
+            let n = r.map_err(Errno::new)?;
+            if let Some(p) = pos_guard.as_mut() {
+                **p += n;
+            }
+            return Ok(n);
+        }
+        // The stub could not take the descriptor: copy through the sentry.
+    }
+    let mut done = 0u64;
+    let mut buf = vec![0u8; (len as usize).min(CHUNK)];
     loop {
         let want = ((len - done) as usize).min(CHUNK);
         let at = match (&off, &pos_guard) {
@@ -147,7 +172,7 @@ fn write_from_user(
     if len == 0 {
         return Ok(0);
     }
-    check_user(ctx, addr, len, false)?;
+    let len = user_prefix(ctx, addr, len, false)?;
     let seekable = file.ops.seekable();
     if off.is_some() && !seekable {
         return Err(Errno::ESPIPE);
@@ -185,6 +210,23 @@ fn write_from_user(
                 return Err(Errno::EFBIG);
             }
             len = limit - start;
+        }
+    }
+    if file.ops.discards_writes() {
+        return Ok(len);
+    }
+    if let Some(fd) = file.ops.direct_io_fd().filter(|_| len >= DIRECT_MIN) {
+        let at = match (&off, &pos_guard) {
+            (Some(o), _) => *o,
+            (None, Some(p)) => **p,
+            (None, None) => 0,
+        };
+        if let Ok(r) = ctx.stub.host_fd_io(fd, true, addr, len, at) {
+            let n = r.map_err(Errno::new)?;
+            if let Some(p) = pos_guard.as_mut() {
+                **p += n;
+            }
+            return Ok(n);
         }
     }
     let mut done = 0u64;
