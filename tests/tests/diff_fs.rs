@@ -18,5 +18,6 @@ diff_test!(stat_sh, "stat_sh");
 diff_test!(getdents_usr, "getdents_usr");
 diff_test!(readlink_host, "readlink_host");
 diff_test!(access_at, "access_at");
+diff_test!(perm_denials, "perm_denials");
 diff_test!(cwd_chdir, "cwd_chdir");
 diff_test!(umask_rt, "umask_rt");

@@ -218,6 +218,20 @@ impl Vfs {
         path: &[u8],
         follow_last: bool,
     ) -> SysResult<Location> {
+        self.resolve_with(root, start, path, follow_last, &|_| true)
+    }
+
+    /// [`Vfs::resolve`] for a caller whose search permission is checked:
+    /// every directory the walk looks a name up in must pass `may_search`
+    /// (execute permission for the caller's credentials), else EACCES.
+    pub fn resolve_with(
+        &self,
+        root: &Location,
+        start: &Location,
+        path: &[u8],
+        follow_last: bool,
+        may_search: &dyn Fn(&Attr) -> bool,
+    ) -> SysResult<Location> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -236,21 +250,19 @@ impl Vfs {
             if c.len() > 255 {
                 return Err(Errno::ENAMETOOLONG);
             }
+            let dir_attr = cur.attr()?;
+            if !dir_attr.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            if !may_search(&dir_attr) {
+                return Err(Errno::EACCES);
+            }
             if c == b"." {
-                if !cur.attr()?.is_dir() {
-                    return Err(Errno::ENOTDIR);
-                }
                 continue;
             }
             if c == b".." {
-                if !cur.attr()?.is_dir() {
-                    return Err(Errno::ENOTDIR);
-                }
                 cur = self.parent(&cur, root);
                 continue;
-            }
-            if !cur.attr()?.is_dir() {
-                return Err(Errno::ENOTDIR);
             }
             let child = self.lookup_child(&cur, &c)?;
             let last = comps.is_empty();
@@ -291,6 +303,18 @@ impl Vfs {
         start: &Location,
         path: &[u8],
     ) -> SysResult<(Location, Vec<u8>)> {
+        self.resolve_parent_with(root, start, path, &|_| true)
+    }
+
+    /// [`Vfs::resolve_parent`] with search permission checked (see
+    /// [`Vfs::resolve_with`]).
+    pub fn resolve_parent_with(
+        &self,
+        root: &Location,
+        start: &Location,
+        path: &[u8],
+        may_search: &dyn Fn(&Attr) -> bool,
+    ) -> SysResult<(Location, Vec<u8>)> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -301,12 +325,19 @@ impl Vfs {
             }
             p
         };
+        let searchable = |dir: Location| -> SysResult<Location> {
+            let a = dir.attr()?;
+            if a.is_dir() && !may_search(&a) {
+                return Err(Errno::EACCES);
+            }
+            Ok(dir)
+        };
         match trimmed.iter().rposition(|&b| b == b'/') {
-            None => Ok((start.clone(), trimmed.to_vec())),
+            None => Ok((searchable(start.clone())?, trimmed.to_vec())),
             Some(i) => {
                 let dir = if i == 0 { &trimmed[..1] } else { &trimmed[..i] };
                 let name = &trimmed[i + 1..];
-                let parent = self.resolve(root, start, dir, true)?;
+                let parent = searchable(self.resolve_with(root, start, dir, true, may_search)?)?;
                 let name = if name.is_empty() {
                     b".".to_vec()
                 } else {

@@ -58,7 +58,11 @@ fn open_exec(ctx: &TaskCtx, path: &[u8], follow: bool) -> SysResult<Image> {
         let f = fs.lock().map_err(|_| Errno::EIO)?;
         (f.root.clone(), f.cwd.clone())
     };
-    let loc = ctx.kernel().vfs.resolve(&root, &cwd, path, follow)?;
+    let may_search = crate::syscalls::path::searcher(ctx)?;
+    let loc = ctx
+        .kernel()
+        .vfs
+        .resolve_with(&root, &cwd, path, follow, &may_search)?;
     open_exec_at(ctx, loc, path)
 }
 

@@ -42,7 +42,11 @@ fn parent_for_change(ctx: &TaskCtx, dirfd: i32, path: &[u8]) -> SysResult<(Locat
             .clone()
             .ok_or(Errno::ENOTDIR)?
     };
-    let (parent, name) = ctx.kernel().vfs.resolve_parent(&fs.root, &start, path)?;
+    let may_search = super::path::searcher(ctx)?;
+    let (parent, name) =
+        ctx.kernel()
+            .vfs
+            .resolve_parent_with(&fs.root, &start, path, &may_search)?;
     let pattr = parent.attr()?;
     if !pattr.is_dir() {
         return Err(Errno::ENOTDIR);

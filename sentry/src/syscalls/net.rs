@@ -122,7 +122,8 @@ fn read_addr(ctx: &TaskCtx, addr: u64, len: u64, create: bool) -> SysResult<Unix
     let fs = fs_ctx(ctx)?;
     let vfs = &ctx.kernel().vfs;
     if create {
-        let (parent, name) = vfs.resolve_parent(&fs.root, &fs.cwd, &p)?;
+        let may_search = super::path::searcher(ctx)?;
+        let (parent, name) = vfs.resolve_parent_with(&fs.root, &fs.cwd, &p, &may_search)?;
         let c = ctx
             .task
             .tg
@@ -150,7 +151,8 @@ fn read_addr(ctx: &TaskCtx, addr: u64, len: u64, create: bool) -> SysResult<Unix
         let at = inode.attr()?;
         return Ok(UnixName::Path((at.dev, at.ino), p));
     }
-    let loc = vfs.resolve(&fs.root, &fs.cwd, &p, true)?;
+    let may_search = super::path::searcher(ctx)?;
+    let loc = vfs.resolve_with(&fs.root, &fs.cwd, &p, true, &may_search)?;
     let at = loc.attr()?;
     if at.mode & libc::S_IFMT != libc::S_IFSOCK {
         return Err(Errno::ECONNREFUSED);

@@ -80,7 +80,17 @@ pub fn resolve_at(
     if path[0] != b'/' && !start.attr()?.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    ctx.kernel().vfs.resolve(&fs.root, &start, path, follow)
+    let may_search = searcher(ctx)?;
+    ctx.kernel()
+        .vfs
+        .resolve_with(&fs.root, &start, path, follow, &may_search)
+}
+
+/// The calling task's search-permission check for path walks (execute
+/// permission on every directory a name is looked up in).
+pub fn searcher(ctx: &TaskCtx) -> SysResult<impl Fn(&crate::fs::Attr) -> bool> {
+    let c = creds(ctx)?;
+    Ok(move |a: &crate::fs::Attr| super::perm::may_access(&c, a, super::perm::X))
 }
 
 fn creds(ctx: &TaskCtx) -> SysResult<crate::kernel::Creds> {
@@ -133,11 +143,19 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
         } else {
             dir_of(ctx, &fs, dirfd)?
         };
-        let (parent, name) = ctx.kernel().vfs.resolve_parent(&fs.root, &start, path)?;
+        let may_search = searcher(ctx)?;
+        let (parent, name) =
+            ctx.kernel()
+                .vfs
+                .resolve_parent_with(&fs.root, &start, path, &may_search)?;
         if path.ends_with(b"/") {
             return Err(Errno::EISDIR);
         }
-        match ctx.kernel().vfs.resolve(&fs.root, &parent, &name, follow) {
+        match ctx
+            .kernel()
+            .vfs
+            .resolve_with(&fs.root, &parent, &name, follow, &may_search)
+        {
             Ok(l) => {
                 if flags & libc::O_EXCL as u32 != 0 {
                     return Err(Errno::EEXIST);
