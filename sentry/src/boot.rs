@@ -11,6 +11,7 @@ use crate::fs::gofer::GoferInode;
 use crate::fs::host::HostFile;
 use crate::fs::overlay::new_overlay;
 use crate::fs::procfs::new_procfs;
+use crate::fs::sysfs::new_sysfs;
 use crate::fs::tmpfs::Tmpfs;
 use crate::fs::vfs::Vfs;
 use crate::fs::{FdTable, OpenFile};
@@ -194,6 +195,7 @@ const DEV_TMP: u64 = 0x2a;
 const DEV_DEV: u64 = 0x05;
 const DEV_PROC: u64 = 0x16;
 const DEV_OVERLAY: u64 = 0x2b;
+const DEV_SYS: u64 = 0x15;
 
 /// Mounts the sandbox's own /tmp and /dev over the root (/proc follows
 /// once the kernel exists).
@@ -214,6 +216,15 @@ fn mount_standard(vfs: &Arc<Vfs>, root: &crate::fs::vfs::Location) -> Result<(),
         .map_err(|e| BootError::Mount("/dev", e))?;
     vfs.mount_at(&dev, new_devfs(DEV_DEV, None), "devtmpfs", "dev", false)
         .map_err(|e| BootError::Mount("/dev", e))?;
+    // /sys only where the root has a place for it.
+    if let Ok(sys) = vfs.resolve(root, root, b"/sys", true) {
+        if sys.attr().map(|a| a.is_dir()).unwrap_or(false) {
+            let tree = new_sysfs(DEV_SYS, crate::syscalls::process::ncpus())
+                .map_err(|e| BootError::Mount("/sys", e))?;
+            vfs.mount_at(&sys, tree, "sysfs", "sysfs", true)
+                .map_err(|e| BootError::Mount("/sys", e))?;
+        }
+    }
     Ok(())
 }
 

@@ -515,3 +515,20 @@ fn sentry_runs_under_its_seccomp_filter() {
         "rvisor do sleep 2 under the sentry filter: {status:?}\n{err}"
     );
 }
+
+#[test]
+fn sysfs_is_the_sandboxs_own() {
+    // What glibc and runtimes read agrees with the host...
+    same_as_native(&[
+        "/bin/sh",
+        "-c",
+        "cat /sys/devices/system/cpu/online /sys/devices/system/cpu/possible; getconf _NPROCESSORS_CONF; getconf _NPROCESSORS_ONLN",
+    ]);
+    // ...but nothing else of the host's /sys is there, and it is read-only.
+    let out = sandbox(&[
+        "/bin/sh",
+        "-c",
+        "ls /sys/block /sys/firmware 2>/dev/null || echo hidden; echo x > /sys/probe 2>/dev/null || echo read-only",
+    ]);
+    expect(&out, 0, "hidden\nread-only\n", "sysfs");
+}

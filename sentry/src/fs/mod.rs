@@ -19,6 +19,7 @@ pub mod host;
 pub mod overlay;
 pub mod pipe;
 pub mod procfs;
+pub mod sysfs;
 pub mod tmpfs;
 pub mod vfs;
 
