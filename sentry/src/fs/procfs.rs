@@ -373,16 +373,20 @@ struct ProcFs {
 
 /// Makes the /proc file system: mount the returned root at /proc.
 pub fn new_procfs(kernel: Weak<Kernel>, dev: u64) -> Arc<dyn Inode> {
-    let ncpus = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 1024);
-    let host = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    // Host facts are read once, at the first (boot-time) mount: a proc
+    // mounted later from inside the sandbox runs under the sentry's seccomp
+    // filter, which allows no opening of host files.
+    static HOST_CPU: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    let cpu_block = HOST_CPU
+        .get_or_init(|| {
+            parse_cpu_block(&std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default())
+        })
+        .clone();
     let fs = Arc::new(ProcFs {
         kernel,
         dev,
-        ncpus,
-        cpu_block: parse_cpu_block(&host),
+        ncpus: crate::syscalls::process::ncpus().clamp(1, 1024),
+        cpu_block,
         boot_id: uuid_string(&random16()),
         oom_adj: Mutex::new(BTreeMap::new()),
         boot_wall: OnceLock::new(),

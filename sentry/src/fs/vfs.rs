@@ -149,6 +149,38 @@ impl Vfs {
         Ok(())
     }
 
+    /// Removes the mount `at` is the root of. Without `detach`, a mount
+    /// still in use (an open file, a working directory, a mount on top of
+    /// it) is EBUSY; with it, the mount and everything mounted below it
+    /// leave the tree at once and go away when their last user does.
+    pub fn unmount(&self, at: &Location, detach: bool) -> SysResult<()> {
+        let m = &at.mount;
+        if m.mountpoint.is_none() || !Arc::ptr_eq(&at.dentry, &m.root) {
+            return Err(Errno::EINVAL);
+        }
+        let mut v = self.mounts.write().map_err(|_| Errno::EIO)?;
+        let mut gone = vec![m.id];
+        let mut i = 0;
+        while i < gone.len() {
+            let parent = gone[i];
+            for c in v.iter() {
+                if matches!(&c.mountpoint, Some((p, _)) if p.mount.id == parent)
+                    && !gone.contains(&c.id)
+                {
+                    gone.push(c.id);
+                }
+            }
+            i += 1;
+        }
+        // Users of the mount: the table, the caller's location, and anyone
+        // else (open files, cwds, roots, mounts stacked on it).
+        if !detach && (gone.len() > 1 || Arc::strong_count(m) > 2) {
+            return Err(Errno::EBUSY);
+        }
+        v.retain(|x| !gone.contains(&x.id));
+        Ok(())
+    }
+
     /// Every mount, in mount order.
     pub fn mounts(&self) -> Vec<Arc<Mount>> {
         self.mounts.read().map(|v| v.clone()).unwrap_or_default()

@@ -12,6 +12,7 @@ pub mod fsops;
 pub mod futex;
 pub mod mem;
 pub mod misc;
+pub mod mount;
 pub mod net;
 pub mod path;
 pub mod perm;
@@ -168,6 +169,9 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_mlockall => mem::sys_mlockall,
         SYS_munlockall => mem::sys_munlockall,
         SYS_sethostname => process::sys_sethostname,
+        SYS_mount => mount::sys_mount,
+        SYS_umount2 => mount::sys_umount2,
+        SYS_chroot => mount::sys_chroot,
         SYS_rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo,
         SYS_mkdir => fsops::sys_mkdir,
         SYS_mkdirat => fsops::sys_mkdirat,

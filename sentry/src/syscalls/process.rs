@@ -503,6 +503,17 @@ pub fn sys_times(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok((ctx.kernel().boot.elapsed().as_millis() / 10) as u64 + 100_000)
 }
 
+/// The host's RAM in bytes (what the sandbox reports as its memory).
+pub fn total_ram() -> u64 {
+    // SAFETY: sysinfo is plain old data; the host fills it in.
+    let mut h: libc::sysinfo = unsafe { std::mem::zeroed() };
+    // SAFETY: `h` is a live sysinfo buffer.
+    if unsafe { libc::sysinfo(&mut h) } != 0 {
+        return 0;
+    }
+    (h.totalram as u64).saturating_mul(u64::from(h.mem_unit.max(1)))
+}
+
 /// sysinfo.
 pub fn sys_sysinfo(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     // SAFETY: sysinfo is plain old data; the host fills it in.
