@@ -1,9 +1,14 @@
-//! Helpers for the `sandbox_compare` benchmark (`cargo bench -p rvisor-benches`).
+//! Helpers for the benchmarks (`cargo bench -p rvisor-benches`):
+//! `benches/sandbox_compare.rs` (system calls, process creation, start-up)
+//! and `benches/fs_compare.rs` (file systems).
 //!
-//! The benchmark itself lives in `benches/sandbox_compare.rs`; this library
-//! holds the parts that are worth unit-testing: locating binaries, running a
-//! command with a timeout, parsing the C programs' output, medians, and the
-//! Markdown table.
+//! This file holds the parts that are worth unit-testing: locating
+//! binaries, running a command with a timeout, parsing the programs'
+//! output, medians, the Markdown table and merging it into the results
+//! file; [`harness`] holds what the benchmark binaries share (the three
+//! configurations, measurement rounds, the report).
+
+pub mod harness;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -44,6 +49,19 @@ pub fn bench_bin_dir() -> PathBuf {
         PathBuf::from("/var/tmp/rvisor-bench-bin")
     } else {
         t.join("bench-bin")
+    }
+}
+
+/// Directory for the file-system benchmark's data files (visible inside
+/// the sandboxes, like [`bench_bin_dir`]): `<target>/bench-data`, or
+/// `/var/tmp/rvisor-bench-data` if the target directory is under `/tmp` or
+/// `/dev/shm`.
+pub fn bench_data_dir() -> PathBuf {
+    let t = target_dir();
+    if t.starts_with("/tmp") || t.starts_with("/dev/shm") {
+        PathBuf::from("/var/tmp/rvisor-bench-data")
+    } else {
+        t.join("bench-data")
     }
 }
 
@@ -224,6 +242,59 @@ pub fn parse_metric(output: &str, key: &str) -> Option<f64> {
     })
 }
 
+/// Throughput in GB/s (10^9 bytes per second) from the summary line GNU
+/// `dd` prints on stderr (`N bytes (...) copied, T s, ...`): N / T, which
+/// is more precise than dd's own rounded rate.
+pub fn parse_dd_rate(stderr: &str) -> Option<f64> {
+    let line = stderr.lines().rev().find(|l| l.contains(" copied, "))?;
+    let bytes: f64 = line.split_whitespace().next()?.parse().ok()?;
+    let secs: f64 = line
+        .split(" copied, ")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let rate = bytes / secs / 1e9;
+    (rate.is_finite() && rate > 0.0).then_some(rate)
+}
+
+/// `old` (a Markdown file of `## ` sections) with the section that has the
+/// same `## ` heading as `section` replaced by it, or `section` appended
+/// if there is none. Text before the first heading is kept.
+pub fn merge_section(old: &str, section: &str) -> String {
+    let heading = section.lines().next().unwrap_or("");
+    let mut parts: Vec<String> = Vec::new();
+    for line in old.lines() {
+        if line.starts_with("## ") || parts.is_empty() {
+            parts.push(String::new());
+        }
+        if let Some(p) = parts.last_mut() {
+            p.push_str(line);
+            p.push('\n');
+        }
+    }
+    let body = format!("{}\n", section.trim_end());
+    let mut replaced = false;
+    for p in parts.iter_mut() {
+        if p.lines().next() == Some(heading) {
+            *p = body.clone();
+            replaced = true;
+        }
+    }
+    if !replaced {
+        parts.push(body);
+    }
+    let parts: Vec<&str> = parts
+        .iter()
+        .map(|p| p.trim_end())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut out = parts.join("\n\n");
+    out.push('\n');
+    out
+}
+
 /// Median of `samples` (mean of the middle two for an even count).
 pub fn median(samples: &[f64]) -> Option<f64> {
     if samples.is_empty() {
@@ -357,6 +428,29 @@ mod tests {
         assert_eq!(parse_metric(out, "us_per_iter"), None);
         assert_eq!(parse_metric("ns_per_call nan", "ns_per_call"), None);
         assert_eq!(parse_metric("ns_per_call", "ns_per_call"), None);
+    }
+
+    #[test]
+    fn dd_rate_from_the_summary_line() {
+        let err = "256+0 records in\n256+0 records out\n\
+                   268435456 bytes (268 MB, 256 MiB) copied, 0.25 s, 1.1 GB/s\n";
+        let r = parse_dd_rate(err).expect("a rate");
+        assert!((r - 1.073741824).abs() < 1e-9, "{r}");
+        assert_eq!(parse_dd_rate("dd: error"), None);
+        assert_eq!(parse_dd_rate("0 bytes copied, 0 s, 0 B/s"), None);
+    }
+
+    #[test]
+    fn merge_section_replaces_or_appends() {
+        let a = "## A\n\nold a\n";
+        let b = "## B\n\nb\n";
+        let both = merge_section(&merge_section("", a), b);
+        assert_eq!(both, "## A\n\nold a\n\n## B\n\nb\n");
+        let new_a = merge_section(&both, "## A\n\nnew a\n");
+        assert_eq!(new_a, "## A\n\nnew a\n\n## B\n\nb\n");
+        // A file from before sections were merged is replaced only if its
+        // heading matches.
+        assert_eq!(merge_section("preamble\n", b), "preamble\n\n## B\n\nb\n");
     }
 
     #[test]

@@ -300,20 +300,33 @@ fn link_common(
     }
     let op = ctx.read_path(oldp)?;
     let np = ctx.read_path(newp)?;
-    let src = resolve_at(
-        ctx,
-        olddir,
-        &op,
-        flags & libc::AT_SYMLINK_FOLLOW != 0,
-        flags & libc::AT_EMPTY_PATH != 0,
-    )?;
-    if src.attr()?.is_dir() {
-        return Err(Errno::EPERM);
+    // `None`: an fd with no path in the sandbox (a pipe, a socket, a host
+    // file passed in as stdio). It lives on no mount of the sandbox, so
+    // as for a file of another mount on Linux the answer is EXDEV, once
+    // the new name has been checked.
+    let src = if op.is_empty() && flags & libc::AT_EMPTY_PATH != 0 && olddir != libc::AT_FDCWD {
+        files(ctx)?.get(olddir)?.location.clone()
+    } else {
+        Some(resolve_at(
+            ctx,
+            olddir,
+            &op,
+            flags & libc::AT_SYMLINK_FOLLOW != 0,
+            flags & libc::AT_EMPTY_PATH != 0,
+        )?)
+    };
+    if let Some(src) = &src {
+        if src.attr()?.is_dir() {
+            return Err(Errno::EPERM);
+        }
     }
     let (parent, name) = parent_for_change(ctx, newdir, &np)?;
     if ctx.kernel().vfs.lookup_child(&parent, &name).is_ok() {
         return Err(Errno::EEXIST);
     }
+    let Some(src) = src else {
+        return Err(Errno::EXDEV);
+    };
     if src.mount.id != parent.mount.id {
         return Err(Errno::EXDEV);
     }
