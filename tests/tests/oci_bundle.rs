@@ -883,3 +883,48 @@ fn pause_resume_update_and_events() {
         assert!(!d.exists(), "{} left behind", d.display());
     }
 }
+
+#[test]
+fn a_killed_sandbox_is_still_deleted_cleanly() {
+    let dir = test_dir("killed");
+    let b = bundle(&dir, &["sh", "-c", "sleep 100 & sleep 100"]);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let run = spawn_to_files(
+        &dir,
+        "run",
+        &root,
+        &["run", "--detach", "--bundle", b.to_str().unwrap(), "k1"],
+    );
+    assert_eq!(wait_child(run, "run -d"), 0, "{}", read(&dir, "run.err"));
+    wait_status(&root, "k1", "running");
+    let pid = state(&root, "k1")["pid"].as_i64().unwrap();
+    let cg = Path::new("/sys/fs/cgroup/pids/rvisor/k1/cgroup.procs");
+    let procs = std::fs::read_to_string(cg).unwrap_or_default();
+    assert!(
+        procs.lines().count() >= 3,
+        "sandbox, gofer and stubs in the cgroup: {procs:?}"
+    );
+    // The sentry dies without any chance to clean up.
+    rvisor_tests::sys::signal(pid as i32, 9);
+    wait_status(&root, "k1", "stopped");
+    let out = rvisor(&root, &["delete", "--force", "k1"]);
+    assert!(out.status.success(), "{}", show("delete --force", &out));
+    assert!(!root.join("k1").exists(), "state directory left");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for p in procs.lines().filter_map(|l| l.trim().parse::<i64>().ok()) {
+        while pid_alive(p) {
+            assert!(
+                Instant::now() < deadline,
+                "process {p} of the sandbox survived"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    assert!(!cg.parent().unwrap().exists(), "cgroup left");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(b.to_str().unwrap()),
+        "mount left: {mounts}"
+    );
+}
