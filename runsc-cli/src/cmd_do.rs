@@ -139,6 +139,7 @@ pub fn run(g: &GlobalOpts, args: &DoArgs) -> Result<i32> {
         root_readonly: true,
         stdio,
         spawning: false,
+        process: Default::default(),
     };
     let status = boot::run_overlay(spec).context("booting the sandbox")?;
     let _ = gofer.kill();

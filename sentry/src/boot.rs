@@ -49,9 +49,36 @@ pub struct BootSpec {
     pub root_readonly: bool,
     /// Host fds to give the first process as its descriptors 0, 1, 2, ….
     pub stdio: Vec<OwnedFd>,
+    /// The first process's umask, resource limits and no_new_privs, and
+    /// the sandbox's domain name.
+    pub process: ProcessSettings,
     /// Allow starting processes from outside later
     /// ([`Kernel::spawn_process`], for `exec`).
     pub spawning: bool,
+}
+
+/// Settings of the first process beyond its command line.
+#[derive(Debug, Clone)]
+pub struct ProcessSettings {
+    /// File mode creation mask.
+    pub umask: u32,
+    /// Resource limits, (resource, soft, hard).
+    pub rlimits: Vec<(u32, u64, u64)>,
+    /// Start with no_new_privs set.
+    pub no_new_privs: bool,
+    /// The UTS domain name (None keeps "(none)").
+    pub domainname: Option<String>,
+}
+
+impl Default for ProcessSettings {
+    fn default() -> Self {
+        ProcessSettings {
+            umask: 0o022,
+            rlimits: Vec::new(),
+            no_new_privs: false,
+            domainname: None,
+        }
+    }
 }
 
 /// Errors that stop a sandbox from booting.
@@ -143,8 +170,15 @@ fn boot(
         strace_log: spec.strace_log.map(|f| Arc::new(std::sync::Mutex::new(f))),
         release: RELEASE.into(),
         version: VERSION.into(),
+        init_rlimits: spec.process.rlimits.clone(),
+        init_no_new_privs: spec.process.no_new_privs,
     };
     let kernel = Kernel::new(vfs.clone(), config, spec.hostname);
+    if let Some(d) = &spec.process.domainname {
+        if let Ok(mut g) = kernel.domainname.lock() {
+            g.clone_from(d);
+        }
+    }
     if spec.spawning {
         kernel.enable_spawning()?;
     }
@@ -182,7 +216,7 @@ fn boot(
     let fs = FsContext {
         root: root.clone(),
         cwd,
-        umask: 0o022,
+        umask: spec.process.umask & 0o777,
     };
     let _init = kernel.start_init(fs, files, spec.creds, spec.path, spec.argv, spec.envp)?;
     let status = kernel.wait_init();

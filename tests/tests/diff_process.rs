@@ -18,6 +18,7 @@ diff_test!(pipeline, "pipeline");
 diff_test!(fork_many, "fork_many");
 diff_test!(ids, "ids");
 diff_test!(session_pgrp, "session_pgrp");
+diff_test!(nnp_fork, "nnp_fork");
 diff_test!(enosys, "enosys");
 diff_test!(enosys_static, "enosys", ["-static"]);
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use rvisor_tests::{run_with_timeout, rvisor_bin, scratch_dir, shell_status, show, TIMEOUT};
 
 const APPLETS: &[&str] = &[
-    "sh", "sleep", "echo", "cat", "ls", "id", "hostname", "true", "ps", "kill", "pwd",
+    "sh", "sleep", "echo", "cat", "ls", "id", "hostname", "true", "ps", "kill", "pwd", "grep", "wc",
 ];
 
 /// A fresh directory for one test: `<scratch>/oci-<name>/{state,bundle}`.
@@ -926,5 +926,41 @@ fn a_killed_sandbox_is_still_deleted_cleanly() {
     assert!(
         !mounts.contains(b.to_str().unwrap()),
         "mount left: {mounts}"
+    );
+}
+
+#[test]
+fn process_settings_masked_and_readonly_paths() {
+    let dir = test_dir("settings");
+    let b = bundle(
+        &dir,
+        &[
+            "sh",
+            "-c",
+            "umask; ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status; cat /proc/sys/kernel/domainname; \
+             ls /etc/hidden | wc -l; cat /etc/secret; echo x > /tmp/f 2>/dev/null || echo tmp-read-only; echo end",
+        ],
+    );
+    let rootfs = b.join("rootfs");
+    std::fs::create_dir_all(rootfs.join("etc/hidden")).unwrap();
+    std::fs::write(rootfs.join("etc/hidden/a"), "a").unwrap();
+    std::fs::write(rootfs.join("etc/secret"), "SECRET\n").unwrap();
+    let mut cfg = read_config(&b);
+    cfg["process"]["user"]["umask"] = serde_json::json!(0o027);
+    cfg["process"]["rlimits"] =
+        serde_json::json!([{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}]);
+    cfg["process"]["noNewPrivileges"] = serde_json::json!(true);
+    cfg["domainname"] = serde_json::json!("example.org");
+    cfg["linux"]["maskedPaths"] = serde_json::json!(["/etc/hidden", "/etc/secret", "/nonexistent"]);
+    cfg["linux"]["readonlyPaths"] = serde_json::json!(["/tmp"]);
+    write_config(&b, &cfg);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(&root, &["run", "--bundle", b.to_str().unwrap(), "s1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "0027\n100\n200\nNoNewPrivs:\t1\nexample.org\n0\ntmp-read-only\nend\n",
+        "{}",
+        show("run", &out)
     );
 }

@@ -26,6 +26,7 @@ use rvisor_gofer::client::GoferClient;
 use rvisor_sentry::boot::{self as sboot, BootSpec};
 use rvisor_sentry::fs::gofer::GoferInode;
 use rvisor_sentry::fs::tmpfs::Tmpfs;
+use rvisor_sentry::fs::vfs::Location;
 use rvisor_sentry::fs::Inode;
 use rvisor_sentry::kernel::signal::{default_action, send_to_group, DefaultAction, SIG_DFL};
 use rvisor_sentry::kernel::{Creds, Kernel};
@@ -55,6 +56,8 @@ pub struct BootArgs {
 
 /// First device number of the extra tmpfs mounts.
 const DEV_EXTRA: u64 = 0x100;
+/// First device number of the empty tmpfs mounts over masked paths.
+const DEV_MASK: u64 = 0x180;
 
 type Sync = Arc<Mutex<Option<File>>>;
 
@@ -210,6 +213,7 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
         root_readonly: plan.readonly,
         stdio,
         spawning: true,
+        process: plan.process.clone(),
     };
     let gate_sync = sync.clone();
     let gate: sboot::StartGate = Box::new(move |kernel: &Arc<Kernel>| {
@@ -272,6 +276,7 @@ fn gate(
         };
         res.map_err(|e| format!("mount {}: {e}", dest.display()))?;
     }
+    mask_and_protect(kernel, &root, plan)?;
     let cwd = plan.cwd.as_os_str().as_bytes();
     match vfs.resolve(&root, &root, cwd, true) {
         Ok(l) if l.attr().map(|a| a.is_dir()).unwrap_or(false) => {}
@@ -333,6 +338,39 @@ fn gate(
             Err(e) => control::reply(&s, Err(format!("{e:#}"))),
         }
     }
+}
+
+/// Applies linux.maskedPaths (an empty read-only tmpfs over a directory,
+/// the sandbox's /dev/null over anything else) and linux.readonlyPaths (the
+/// same file system mounted again, read-only), like runc. Paths that do not
+/// exist in the sandbox are skipped.
+fn mask_and_protect(kernel: &Arc<Kernel>, root: &Location, plan: &Plan) -> Result<(), String> {
+    let vfs = &kernel.vfs;
+    for (i, p) in plan.masked_paths.iter().enumerate() {
+        let Ok(at) = vfs.resolve(root, root, p.as_bytes(), true) else {
+            continue;
+        };
+        let is_dir = at.attr().map(|a| a.is_dir()).unwrap_or(false);
+        let res = if is_dir {
+            let empty = Tmpfs::new(DEV_MASK + i as u64, 0o555, 0, 0, Some(0));
+            vfs.mount_at(&at, empty, "tmpfs", "tmpfs", true)
+        } else {
+            match vfs.resolve(root, root, b"/dev/null", true) {
+                Ok(null) => vfs.mount_at(&at, null.dentry.inode.clone(), "devtmpfs", "dev", true),
+                Err(e) => Err(e),
+            }
+        };
+        res.map_err(|e| format!("masking {p}: {e}"))?;
+    }
+    for p in &plan.readonly_paths {
+        let Ok(at) = vfs.resolve(root, root, p.as_bytes(), true) else {
+            continue;
+        };
+        let (fstype, source) = (at.mount.fstype.clone(), at.mount.source.clone());
+        vfs.mount_at(&at, at.dentry.inode.clone(), &fstype, &source, true)
+            .map_err(|e| format!("making {p} read-only: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Serves the control socket while init runs.

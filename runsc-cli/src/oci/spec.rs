@@ -7,7 +7,8 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use oci_spec::runtime::{Hooks, LinuxNamespaceType, Spec};
+use oci_spec::runtime::{Hooks, LinuxNamespaceType, PosixRlimitType, Spec};
+use rvisor_sentry::boot::ProcessSettings;
 
 /// PATH used when the process has none (runc's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -79,6 +80,13 @@ pub struct Plan {
     pub hooks: Hooks,
     /// The host network namespace the sandbox process lives in.
     pub netns: NetNs,
+    /// umask, rlimits, noNewPrivileges and domainname.
+    pub process: ProcessSettings,
+    /// linux.maskedPaths: hidden inside the sandbox (an empty read-only
+    /// directory or /dev/null mounted over them).
+    pub masked_paths: Vec<String>,
+    /// linux.readonlyPaths: made read-only inside the sandbox.
+    pub readonly_paths: Vec<String>,
     /// linux.resources (applied to the sandbox's cgroup).
     pub resources: Option<oci_spec::runtime::LinuxResources>,
     /// linux.cgroupsPath.
@@ -186,15 +194,22 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
         );
     }
     let user = process.user();
-    if let Some(u) = user.umask() {
-        if u != 0o022 {
-            ignored.push(format!(
-                "process.user.umask {u:#o} (the sandbox starts with 022)"
-            ));
+    let mut settings = ProcessSettings {
+        umask: user.umask().unwrap_or(0o022) & 0o777,
+        no_new_privs: process.no_new_privileges().unwrap_or(false),
+        domainname: spec.domainname().clone().filter(|d| !d.is_empty()),
+        ..Default::default()
+    };
+    for r in process.rlimits().as_deref().unwrap_or_default() {
+        if r.soft() > r.hard() {
+            bail!(
+                "process.rlimits: {:?} soft limit above the hard limit",
+                r.typ()
+            );
         }
-    }
-    if process.rlimits().as_ref().is_some_and(|r| !r.is_empty()) {
-        ignored.push("process.rlimits (the sandbox has its own limits)".into());
+        settings
+            .rlimits
+            .push((rlimit_number(r.typ()), r.soft(), r.hard()));
     }
     if process.capabilities().is_some() {
         ignored.push("process.capabilities (not enforced inside the sandbox)".into());
@@ -214,9 +229,6 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
     {
         bail!("hooks.startContainer: rvisor cannot run host programs inside the sandbox");
     }
-    if spec.domainname().as_ref().is_some_and(|d| !d.is_empty()) {
-        ignored.push("domainname".into());
-    }
 
     let mut mounts = Vec::new();
     for m in spec.mounts().as_deref().unwrap_or_default() {
@@ -228,6 +240,8 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
     let mut netns = NetNs::Host;
     let mut resources = None;
     let mut cgroups_path = None;
+    let mut masked_paths = Vec::new();
+    let mut readonly_paths = Vec::new();
     if let Some(linux) = spec.linux() {
         let mut have = Vec::new();
         for ns in linux.namespaces().as_deref().unwrap_or_default() {
@@ -277,12 +291,8 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
         if linux.devices().as_ref().is_some_and(|d| !d.is_empty()) {
             ignored.push("linux.devices (the sandbox's /dev is fixed)".into());
         }
-        if linux.masked_paths().is_some() || linux.readonly_paths().is_some() {
-            ignored.push(
-                "linux.maskedPaths / readonlyPaths (the sandbox's /proc and /sys are its own)"
-                    .into(),
-            );
-        }
+        masked_paths = linux.masked_paths().clone().unwrap_or_default();
+        readonly_paths = linux.readonly_paths().clone().unwrap_or_default();
     }
 
     Ok(Plan {
@@ -299,6 +309,9 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
         ignored,
         hooks,
         netns,
+        process: settings,
+        masked_paths,
+        readonly_paths,
         resources,
         cgroups_path,
         annotations: spec
@@ -308,6 +321,29 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
             .into_iter()
             .collect(),
     })
+}
+
+/// The Linux resource number of an OCI rlimit type.
+fn rlimit_number(t: PosixRlimitType) -> u32 {
+    use PosixRlimitType as T;
+    (match t {
+        T::RlimitCpu => libc::RLIMIT_CPU,
+        T::RlimitFsize => libc::RLIMIT_FSIZE,
+        T::RlimitData => libc::RLIMIT_DATA,
+        T::RlimitStack => libc::RLIMIT_STACK,
+        T::RlimitCore => libc::RLIMIT_CORE,
+        T::RlimitRss => libc::RLIMIT_RSS,
+        T::RlimitNproc => libc::RLIMIT_NPROC,
+        T::RlimitNofile => libc::RLIMIT_NOFILE,
+        T::RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        T::RlimitAs => libc::RLIMIT_AS,
+        T::RlimitLocks => libc::RLIMIT_LOCKS,
+        T::RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        T::RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        T::RlimitNice => libc::RLIMIT_NICE,
+        T::RlimitRtprio => libc::RLIMIT_RTPRIO,
+        T::RlimitRttime => libc::RLIMIT_RTTIME,
+    }) as u32
 }
 
 /// Parses a tmpfs `size=` value (bytes, or with k/m/g suffix).

@@ -2515,6 +2515,8 @@ mod tests {
             strace_log: None,
             release: "5.15.0-rvisor".into(),
             version: "#1 SMP rvisor".into(),
+            init_rlimits: Vec::new(),
+            init_no_new_privs: false,
         };
         let kernel = Kernel::new(vfs.clone(), config, "box".into());
         let proc_dir = vfs.resolve(&root, &root, b"/proc", true).ok()?;

@@ -45,6 +45,11 @@ pub struct KernelConfig {
     pub release: String,
     /// `uname -v`.
     pub version: String,
+    /// Resource limits of the first process, (resource, soft, hard); the
+    /// rest keep their defaults.
+    pub init_rlimits: Vec<(u32, u64, u64)>,
+    /// The first process starts with no_new_privs set.
+    pub init_no_new_privs: bool,
 }
 
 /// Credentials of a thread group.

@@ -162,8 +162,24 @@ pub fn run_init(
         vfork_done: None,
         pdeathsig: 0,
     };
-    let Some(task) = kernel.new_task(None, |pid| new_group_inner(None, pid, pid, creds), inner)
-    else {
+    let settings = (
+        kernel.config.init_rlimits.clone(),
+        kernel.config.init_no_new_privs,
+    );
+    let Some(task) = kernel.new_task(
+        None,
+        |pid| {
+            let mut g = new_group_inner(None, pid, pid, creds);
+            for (res, soft, hard) in settings.0 {
+                if let Some(l) = g.rlimits.get_mut(res as usize) {
+                    *l = (soft, hard);
+                }
+            }
+            g.no_new_privs = settings.1;
+            g
+        },
+        inner,
+    ) else {
         kernel.set_init_exited(ExitStatus::Exited(126));
         return;
     };

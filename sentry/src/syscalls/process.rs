@@ -909,9 +909,16 @@ fn do_clone(
     drop(parent_inner);
 
     let parent_tg = ctx.task.tg.clone();
-    let (pgid, sid, creds, rlimits, exe) = {
+    let (pgid, sid, creds, rlimits, exe, no_new_privs) = {
         let g = parent_tg.inner.lock().map_err(|_| Errno::EIO)?;
-        (g.pgid, g.sid, g.creds.clone(), g.rlimits, g.exe.clone())
+        (
+            g.pgid,
+            g.sid,
+            g.creds.clone(),
+            g.rlimits,
+            g.exe.clone(),
+            g.no_new_privs,
+        )
     };
     let real_parent = if flags & libc::CLONE_PARENT as u64 != 0 {
         parent_tg
@@ -936,6 +943,8 @@ fn do_clone(
                 g.rlimits = rlimits;
                 g.exit_signal = exit_signal;
                 g.exe = exe;
+                // Inherited over fork (and kept over execve), like Linux.
+                g.no_new_privs = no_new_privs;
                 g
             },
             child_inner,
