@@ -326,7 +326,7 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
 /// The Linux resource number of an OCI rlimit type.
 fn rlimit_number(t: PosixRlimitType) -> u32 {
     use PosixRlimitType as T;
-    (match t {
+    match t {
         T::RlimitCpu => libc::RLIMIT_CPU,
         T::RlimitFsize => libc::RLIMIT_FSIZE,
         T::RlimitData => libc::RLIMIT_DATA,
@@ -343,7 +343,7 @@ fn rlimit_number(t: PosixRlimitType) -> u32 {
         T::RlimitNice => libc::RLIMIT_NICE,
         T::RlimitRtprio => libc::RLIMIT_RTPRIO,
         T::RlimitRttime => libc::RLIMIT_RTTIME,
-    }) as u32
+    }
 }
 
 /// Parses a tmpfs `size=` value (bytes, or with k/m/g suffix).
