@@ -964,3 +964,42 @@ fn process_settings_masked_and_readonly_paths() {
         show("run", &out)
     );
 }
+
+#[test]
+fn preserve_fds_reach_the_container() {
+    let dir = test_dir("preserve");
+    let b = bundle(&dir, &["sh", "-c", "cat <&3; echo to-four >&4"]);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    std::fs::write(dir.join("in"), "from-three\n").unwrap();
+    let script = format!(
+        "exec 3<{in} 4>{out}; exec {bin} --root {root} run --preserve-fds 2 --bundle {b} pf1",
+        in = dir.join("in").display(),
+        out = dir.join("out").display(),
+        bin = rvisor_tests::rvisor_bin().display(),
+        root = root.display(),
+        b = b.display()
+    );
+    let out = run_with_timeout(Command::new("sh").arg("-c").arg(&script), TIMEOUT);
+    assert!(out.status.success(), "{}", show("run --preserve-fds", &out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "from-three\n");
+    assert_eq!(read(&dir, "out"), "to-four\n");
+    // Descriptors that are not open are refused.
+    let out = rvisor(
+        &root,
+        &[
+            "run",
+            "--preserve-fds",
+            "5",
+            "--bundle",
+            b.to_str().unwrap(),
+            "pf2",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not open"),
+        "{}",
+        show("run", &out)
+    );
+}

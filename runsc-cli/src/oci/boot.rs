@@ -52,6 +52,9 @@ pub struct BootArgs {
     /// Write end of the pipe `create` waits on for "ready".
     #[arg(long = "sync-fd")]
     sync_fd: i32,
+    /// Descriptors 3..3+N are given to the container too (after stdio).
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
 }
 
 /// First device number of the extra tmpfs mounts.
@@ -179,15 +182,21 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
         }
     }
 
-    let stdio: Vec<OwnedFd> = (0..3)
+    // Close-on-exec copies: the gofers this process starts must not hold
+    // the container's stdio.
+    let stdio: Vec<OwnedFd> = (0..3 + a.preserve_fds as i32)
         .map(|fd| {
-            nix::unistd::dup(fd).map(|d| {
-                // SAFETY: dup returned a new descriptor we now own.
+            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3)).map(|d| {
+                // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor we now own.
                 unsafe { OwnedFd::from_raw_fd(d) }
             })
         })
         .collect::<Result<_, _>>()
-        .context("duplicating stdio")?;
+        .context("duplicating stdio and the preserved descriptors")?;
+    for fd in 3..3 + a.preserve_fds as i32 {
+        // Our own copies of the preserved descriptors are not needed.
+        let _ = nix::unistd::close(fd);
+    }
     let hostname = plan.hostname.clone().unwrap_or_else(|| {
         nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())

@@ -294,8 +294,16 @@ struct CreateOpts<'a> {
 /// ready. Returns the boot process (our child) and the recorded state.
 fn do_create(g: &Globals, o: &CreateOpts) -> Result<(Child, State)> {
     states::validate_id(o.id)?;
-    if o.preserve_fds > 0 {
-        bail!("--preserve-fds is not supported yet");
+    if o.preserve_fds > 1024 {
+        bail!("--preserve-fds {} is too many", o.preserve_fds);
+    }
+    for fd in 3..3 + o.preserve_fds as i32 {
+        if nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
+            bail!(
+                "--preserve-fds {}: descriptor {fd} is not open",
+                o.preserve_fds
+            );
+        }
     }
     if o.pidfd_socket.is_some() {
         bail!("--pidfd-socket is not supported yet");
@@ -320,9 +328,17 @@ fn do_create(g: &Globals, o: &CreateOpts) -> Result<(Child, State)> {
             return Err(e.context("setting up the container's cgroup"));
         }
     };
-    let res = cg
-        .procs_files()
-        .and_then(|procs| spawn_boot(&g, &bundle, o.id, &dir.dir, &plan.netns, &procs));
+    let res = cg.procs_files().and_then(|procs| {
+        spawn_boot(
+            &g,
+            &bundle,
+            o.id,
+            &dir.dir,
+            &plan.netns,
+            &procs,
+            o.preserve_fds,
+        )
+    });
     let res = res.and_then(|child| {
         let pid = child.id() as i32;
         let finish = || -> Result<State> {
@@ -401,7 +417,11 @@ fn spawn_boot(
     dir: &Path,
     netns: &NetNs,
     cgroup_procs: &[OwnedFd],
+    preserve_fds: u32,
 ) -> Result<Child> {
+    // The sandbox gets our stdio and the preserved descriptors after them;
+    // the sync pipe goes right above those.
+    let sync_target = 3 + preserve_fds as i32;
     let cg_fds = cgroups::raw(cgroup_procs);
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
     let join_net: Option<OwnedFd> = match netns {
@@ -425,16 +445,23 @@ fn spawn_boot(
         .arg("--state-dir")
         .arg(dir)
         .arg("--sync-fd")
-        .arg("3");
+        .arg(sync_target.to_string())
+        .arg("--preserve-fds")
+        .arg(preserve_fds.to_string());
     let raw = w.as_raw_fd();
     // SAFETY: the pre-exec closure only makes raw, async-signal-safe calls.
     unsafe {
         c.pre_exec(move || {
-            if raw == 3 {
-                if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+            for fd in 3..sync_target {
+                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-            } else if libc::dup2(raw, 3) < 0 {
+            }
+            if raw == sync_target {
+                if libc::fcntl(raw, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if libc::dup2(raw, sync_target) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             if libc::setsid() < 0 {
