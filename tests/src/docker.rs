@@ -90,8 +90,7 @@ fn start_daemon() {
     let config = base.join("daemon.json");
     let mut runtimes = serde_json::json!({"rvisor": {"path": runtime_link()}});
     if Path::new("/usr/bin/runsc").exists() {
-        runtimes["runsc"] =
-            serde_json::json!({"path": "/usr/bin/runsc", "runtimeArgs": ["--platform=ptrace"]});
+        runtimes["runsc"] = serde_json::json!({"path": "/usr/bin/runsc", "runtimeArgs": ["--platform=ptrace", "--network=none"]});
     }
     let cfg = serde_json::json!({"runtimes": runtimes});
     std::fs::write(&config, serde_json::to_vec_pretty(&cfg).expect("json")).expect("daemon.json");
