@@ -16,6 +16,8 @@ diff_test!(unix_sockets, "unix_sockets");
 diff_test!(sendfile_splice, "sendfile_splice");
 diff_test!(stat_sh, "stat_sh");
 diff_test!(getdents_usr, "getdents_usr");
+diff_test!(getdents_unlink, "getdents_unlink");
+diff_test!(getdents_unlink_overlay, "getdents_unlink", [], ["/var/tmp"]);
 diff_test!(readlink_host, "readlink_host");
 diff_test!(access_at, "access_at");
 diff_test!(perm_denials, "perm_denials");
