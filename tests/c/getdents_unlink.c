@@ -15,7 +15,7 @@ int main(int argc, char **argv) {
         printf("mkdtemp: %s\n", strerror(errno));
         return 1;
     }
-    char p[256];
+    char p[512];
     for (int i = 0; i < N; i++) {
         snprintf(p, sizeof p, "%s/f%04d", base, i);
         close(open(p, O_CREAT | O_WRONLY, 0644));
