@@ -16,6 +16,7 @@ pub mod devfs;
 pub mod fdtable;
 pub mod gofer;
 pub mod host;
+pub mod inotify;
 pub mod overlay;
 pub mod pipe;
 pub mod procfs;
@@ -25,7 +26,7 @@ pub mod vfs;
 use std::any::Any;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::kernel::wait::WaitQueue;
 use crate::Errno;
@@ -313,6 +314,9 @@ pub struct OpenFile {
     pub pos: Mutex<u64>,
     /// Directory listing state for getdents64: a snapshot and a cursor.
     pub dir_cache: Mutex<Option<Vec<DirEntry>>>,
+    /// What inotify events through this file report to (computed once,
+    /// when a watch first exists).
+    pub(crate) notify: OnceLock<Option<inotify::FileTarget>>,
 }
 
 impl OpenFile {
@@ -324,6 +328,7 @@ impl OpenFile {
             flags: AtomicU32::new(flags),
             pos: Mutex::new(0),
             dir_cache: Mutex::new(None),
+            notify: OnceLock::new(),
         })
     }
     /// Current status flags.
@@ -367,6 +372,7 @@ impl Drop for OpenFile {
             crate::kernel::reclock::Owner::Description(self as *const OpenFile as usize),
             None,
         );
+        inotify::file_released(self);
         self.ops.release();
     }
 }

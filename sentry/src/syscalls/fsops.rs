@@ -6,8 +6,10 @@ use std::sync::Arc;
 use rvisor_syscalls::abi::{Statfs, Timespec};
 
 use super::file::files;
+use super::notify;
 use super::path::{fs_ctx, resolve_at};
 use super::perm;
+use crate::fs::inotify;
 use crate::fs::vfs::Location;
 use crate::fs::SetAttr;
 use crate::kernel::task::TaskCtx;
@@ -97,6 +99,7 @@ fn mkdir_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, mode: u32) -> SysResu
         .dentry
         .inode
         .mkdir(&name, ((mode & 0o7777) & !umask) | sgid, c.fsuid, gid)?;
+    notify::created(&parent, &name, true);
     Ok(0)
 }
 
@@ -139,6 +142,7 @@ fn mknod_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, mode: u32, dev: u64) 
             .inode
             .mknod(&name, kind | perm_bits, dev, c.fsuid, c.fsgid)?;
     }
+    notify::created(&parent, &name, false);
     Ok(0)
 }
 
@@ -170,6 +174,7 @@ fn unlink_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, dir: bool) -> SysRes
     }
     sticky_ok(ctx, &parent, &victim)?;
     let is_dir = victim.attr()?.is_dir();
+    let watched = notify::target(&victim).map(|v| (v, notify::target(&parent)));
     if dir {
         if !is_dir {
             return Err(Errno::ENOTDIR);
@@ -183,6 +188,9 @@ fn unlink_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, dir: bool) -> SysRes
             return Err(Errno::ENOTDIR);
         }
         parent.dentry.inode.unlink(&name)?;
+    }
+    if let Some((v, d)) = watched {
+        notify::removed(ctx, d, &name, v, &victim);
     }
     Ok(0)
 }
@@ -231,11 +239,33 @@ fn rename_common(
     }
     check_writable_mount(&opar)?;
     sticky_ok(ctx, &opar, &victim)?;
-    if let Ok(target) = ctx.kernel().vfs.lookup_child(&npar, &nname) {
-        sticky_ok(ctx, &npar, &target)?;
+    let target = ctx.kernel().vfs.lookup_child(&npar, &nname).ok();
+    if let Some(t) = &target {
+        sticky_ok(ctx, &npar, t)?;
     }
+    let watched = notify::target(&victim).map(|v| {
+        (
+            v,
+            target.as_ref().and_then(notify::target),
+            notify::target(&opar),
+            notify::target(&npar),
+        )
+    });
     let new_dir_inode: Arc<dyn crate::fs::Inode> = npar.dentry.inode.clone();
     opar.dentry.inode.rename(&oname, &new_dir_inode, &nname)?;
+    if let Some((src, dst, od, nd)) = watched {
+        if dst.is_some_and(|d| d.key == src.key) {
+            // Two names of one inode: nothing happened.
+            return Ok(0);
+        }
+        notify::moved(
+            ctx,
+            (od, &oname),
+            (nd, &nname),
+            src,
+            dst.zip(target.as_ref()),
+        );
+    }
     Ok(0)
 }
 
@@ -270,6 +300,7 @@ fn symlink_common(ctx: &TaskCtx, target_addr: u64, dirfd: i32, path_addr: u64) -
         .dentry
         .inode
         .symlink(&name, &target, c.fsuid, c.fsgid)?;
+    notify::created(&parent, &name, false);
     Ok(0)
 }
 
@@ -315,6 +346,10 @@ fn link_common(
     }
     check_writable_mount(&parent)?;
     parent.dentry.inode.link(&name, &src.dentry.inode)?;
+    if let Some(t) = notify::target(&src) {
+        inotify::notify_inode(t, libc::IN_ATTRIB);
+        notify::created(&parent, &name, false);
+    }
     Ok(0)
 }
 
@@ -353,7 +388,26 @@ fn setattr_checked(ctx: &TaskCtx, loc: &Location, mut change: SetAttr) -> SysRes
         }
     }
     loc.dentry.inode.setattr(&change)?;
+    inotify::notify_path(loc, change_mask(&change));
     Ok(0)
+}
+
+/// The inotify events of an attribute change (Linux's `fsnotify_change`).
+fn change_mask(c: &SetAttr) -> u32 {
+    let mut m = 0;
+    if c.uid.is_some() || c.gid.is_some() || c.mode.is_some() {
+        m |= libc::IN_ATTRIB;
+    }
+    if c.size.is_some() {
+        m |= libc::IN_MODIFY;
+    }
+    match (c.atime.is_some(), c.mtime.is_some()) {
+        (true, true) => m |= libc::IN_ATTRIB,
+        (true, false) => m |= libc::IN_ACCESS,
+        (false, true) => m |= libc::IN_MODIFY,
+        (false, false) => {}
+    }
+    m
 }
 
 /// chmod.
@@ -469,6 +523,7 @@ fn truncate_loc(loc: &Location, len: u64) -> SysResult<u64> {
         size: Some(len),
         ..Default::default()
     })?;
+    inotify::notify_path(loc, libc::IN_MODIFY);
     Ok(0)
 }
 
@@ -557,6 +612,7 @@ pub fn sys_utimensat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Ok(0);
     }
     loc.dentry.inode.setattr(&change)?;
+    inotify::notify_path(&loc, change_mask(&change));
     Ok(0)
 }
 

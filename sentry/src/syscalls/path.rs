@@ -6,7 +6,9 @@ use std::sync::Arc;
 use rvisor_syscalls::abi::{Stat, Statx, StatxTimestamp};
 
 use super::file::{files, install};
+use super::notify;
 use super::perm;
+use crate::fs::inotify;
 use crate::fs::vfs::Location;
 use crate::fs::{Attr, OpenFile};
 use crate::kernel::task::TaskCtx;
@@ -166,6 +168,7 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
                     cr.fsuid,
                     gid,
                 )?;
+                notify::created(&parent, &name, false);
                 let dentry =
                     crate::fs::vfs::Dentry::new(inode, name.clone(), Some(parent.dentry.clone()));
                 let loc = Location {
@@ -187,7 +190,7 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
                             | libc::O_CLOEXEC) as u32,
                     Some(loc),
                 );
-                return install(ctx, file, flags & libc::O_CLOEXEC as u32 != 0);
+                return install_opened(ctx, file, flags, false);
             }
             Err(e) => return Err(e),
         }
@@ -243,7 +246,26 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
     }
     let ops = loc.dentry.inode.clone().open(flags)?;
     let file = OpenFile::new(ops, status_flags, Some(loc));
-    install(ctx, file, flags & libc::O_CLOEXEC as u32 != 0)
+    let truncated = attr.is_reg() && flags & libc::O_TRUNC as u32 != 0;
+    install_opened(ctx, file, flags, truncated)
+}
+
+/// Installs a file just opened by path and reports `IN_OPEN` (then
+/// `IN_MODIFY` when an existing file was truncated, as Linux does).
+fn install_opened(
+    ctx: &TaskCtx,
+    file: Arc<OpenFile>,
+    flags: u32,
+    truncated: bool,
+) -> SysResult<u64> {
+    let fd = install(ctx, file.clone(), flags & libc::O_CLOEXEC as u32 != 0)?;
+    if inotify::active() {
+        inotify::notify_file(&file, libc::IN_OPEN);
+        if truncated {
+            inotify::notify_file(&file, libc::IN_MODIFY);
+        }
+    }
+    Ok(fd)
 }
 
 /// The open file of an O_PATH descriptor: only stat and use as a dirfd.

@@ -8,6 +8,7 @@ use rvisor_syscalls::abi::{Siginfo, SI_KERNEL};
 
 use super::block_on;
 use super::file::{files, MAX_RW_COUNT};
+use crate::fs::inotify;
 use crate::fs::OpenFile;
 use crate::kernel::task::{TaskCtx, ERESTARTSYS};
 use crate::{Errno, SysResult};
@@ -53,6 +54,24 @@ fn advance(file: &OpenFile, at: &mut At, n: u64) -> SysResult<()> {
 /// for the first byte (like Linux, a partial transfer is returned rather
 /// than waiting again).
 fn transfer(
+    ctx: &TaskCtx,
+    src: &Arc<OpenFile>,
+    from: At,
+    dst: &Arc<OpenFile>,
+    to: At,
+    count: u64,
+    nonblock: bool,
+) -> SysResult<(u64, At, At)> {
+    let r = copy(ctx, src, from, dst, to, count, nonblock)?;
+    if r.0 > 0 {
+        inotify::notify_file(src, libc::IN_ACCESS);
+        inotify::notify_file(dst, libc::IN_MODIFY);
+    }
+    Ok(r)
+}
+
+/// The copy loop of [`transfer`].
+fn copy(
     ctx: &TaskCtx,
     src: &Arc<OpenFile>,
     mut from: At,
