@@ -183,7 +183,7 @@ pub fn support(s: Sysno) -> Support {
         Sysno::rmdir => Implemented,
         Sysno::rename => Implemented,
         Sysno::renameat => Implemented,
-        Sysno::renameat2 => Partial("flags 0 only (RENAME_NOREPLACE/EXCHANGE/WHITEOUT: EINVAL)"),
+        Sysno::renameat2 => Partial("RENAME_NOREPLACE and RENAME_EXCHANGE; RENAME_WHITEOUT: EINVAL"),
         Sysno::symlink => Implemented,
         Sysno::symlinkat => Implemented,
         Sysno::link => Implemented,

@@ -19,3 +19,4 @@ diff_test!(access_at, "access_at");
 diff_test!(cwd_chdir, "cwd_chdir");
 diff_test!(umask_rt, "umask_rt");
 diff_test!(inotify_events, "inotify_events");
+diff_test!(rename_flags, "rename_flags");

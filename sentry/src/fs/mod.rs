@@ -202,7 +202,16 @@ pub trait Inode: Send + Sync + 'static {
     }
     /// Moves entry `name` of this directory to `new_name` in `new_dir`
     /// (same file system), replacing what is there as rename(2) allows.
-    fn rename(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> SysResult<()> {
+    /// `flags` may hold `RENAME_NOREPLACE` (`EEXIST` if `new_name`
+    /// exists) or `RENAME_EXCHANGE` (both names must exist and swap their
+    /// inodes); other flags are the caller's to refuse.
+    fn rename(
+        &self,
+        _name: &[u8],
+        _new_dir: &Arc<dyn Inode>,
+        _new_name: &[u8],
+        _flags: u32,
+    ) -> SysResult<()> {
         Err(Errno::EROFS)
     }
     /// Changes attributes (chmod, chown, truncate, utimes).

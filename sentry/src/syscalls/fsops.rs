@@ -222,49 +222,99 @@ fn rename_common(
     newp: u64,
     flags: u32,
 ) -> SysResult<u64> {
-    if flags != 0 {
-        // RENAME_NOREPLACE / EXCHANGE / WHITEOUT come with the overlay.
+    const NOREPLACE: u32 = libc::RENAME_NOREPLACE;
+    const EXCHANGE: u32 = libc::RENAME_EXCHANGE;
+    const WHITEOUT: u32 = libc::RENAME_WHITEOUT;
+    if flags & !(NOREPLACE | EXCHANGE | WHITEOUT) != 0
+        || (flags & (NOREPLACE | WHITEOUT) != 0 && flags & EXCHANGE != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    if flags & WHITEOUT != 0 {
+        // No file system of the sandbox keeps whiteout device nodes (the
+        // overlay records its whiteouts itself, as Linux overlayfs refuses
+        // RENAME_WHITEOUT too).
         return Err(Errno::EINVAL);
     }
     let op = ctx.read_path(oldp)?;
     let np = ctx.read_path(newp)?;
     let (opar, oname) = parent_for_change(ctx, olddir, &op)?;
     let (npar, nname) = parent_for_change(ctx, newdir, &np)?;
-    if oname == b"." || oname == b".." || nname == b"." || nname == b".." {
-        return Err(Errno::EBUSY);
-    }
-    let victim = ctx.kernel().vfs.lookup_child(&opar, &oname)?;
-    if opar.mount.id != npar.mount.id || victim.mount.id != opar.mount.id {
+    if opar.mount.id != npar.mount.id {
         return Err(Errno::EXDEV);
     }
+    if oname == b"." || oname == b".." {
+        return Err(Errno::EBUSY);
+    }
+    if nname == b"." || nname == b".." {
+        return Err(if flags & NOREPLACE != 0 {
+            Errno::EEXIST
+        } else {
+            Errno::EBUSY
+        });
+    }
     check_writable_mount(&opar)?;
+    let victim = ctx.kernel().vfs.lookup_child(&opar, &oname)?;
+    if victim.mount.id != opar.mount.id {
+        return Err(Errno::EXDEV);
+    }
+    let target = match ctx.kernel().vfs.lookup_child(&npar, &nname) {
+        Ok(t) => Some(t),
+        Err(e) if e == Errno::ENOENT => None,
+        Err(e) => return Err(e),
+    };
+    if flags & NOREPLACE != 0 && target.is_some() {
+        return Err(Errno::EEXIST);
+    }
+    let vattr = victim.attr()?;
+    let tattr = target.as_ref().map(|t| t.attr()).transpose()?;
+    if flags & EXCHANGE != 0 {
+        match &tattr {
+            None => return Err(Errno::ENOENT),
+            Some(t) if !t.is_dir() && np.ends_with(b"/") => return Err(Errno::ENOTDIR),
+            Some(_) => {}
+        }
+    }
+    if !vattr.is_dir() && (op.ends_with(b"/") || (flags & EXCHANGE == 0 && np.ends_with(b"/"))) {
+        return Err(Errno::ENOTDIR);
+    }
+    if tattr.is_some_and(|t| (t.dev, t.ino) == (vattr.dev, vattr.ino)) {
+        // Two names of one inode: rename(2) does nothing.
+        return Ok(0);
+    }
     sticky_ok(ctx, &opar, &victim)?;
-    let target = ctx.kernel().vfs.lookup_child(&npar, &nname).ok();
     if let Some(t) = &target {
         sticky_ok(ctx, &npar, t)?;
     }
-    let watched = notify::target(&victim).map(|v| {
+    let watched = inotify::active().then(|| {
         (
-            v,
-            target.as_ref().and_then(notify::target),
+            inotify::Target::of(&vattr),
+            tattr.as_ref().map(inotify::Target::of),
             notify::target(&opar),
             notify::target(&npar),
         )
     });
     let new_dir_inode: Arc<dyn crate::fs::Inode> = npar.dentry.inode.clone();
-    opar.dentry.inode.rename(&oname, &new_dir_inode, &nname)?;
+    opar.dentry.inode.rename(
+        &oname,
+        &new_dir_inode,
+        &nname,
+        flags & (NOREPLACE | EXCHANGE),
+    )?;
     if let Some((src, dst, od, nd)) = watched {
-        if dst.is_some_and(|d| d.key == src.key) {
-            // Two names of one inode: nothing happened.
-            return Ok(0);
+        if flags & EXCHANGE != 0 {
+            if let Some(dst) = dst {
+                notify::exchanged((od, &oname), (nd, &nname), src, dst);
+            }
+        } else {
+            notify::moved(
+                ctx,
+                (od, &oname),
+                (nd, &nname),
+                src,
+                dst.zip(target.as_ref()),
+            );
         }
-        notify::moved(
-            ctx,
-            (od, &oname),
-            (nd, &nname),
-            src,
-            dst.zip(target.as_ref()),
-        );
     }
     Ok(0)
 }
@@ -279,7 +329,8 @@ pub fn sys_renameat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     rename_common(ctx, a[0] as i32, a[1], a[2] as i32, a[3], 0)
 }
 
-/// renameat2 (flags 0 only for now).
+/// renameat2: RENAME_NOREPLACE and RENAME_EXCHANGE (RENAME_WHITEOUT:
+/// EINVAL).
 pub fn sys_renameat2(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     rename_common(ctx, a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32)
 }

@@ -164,6 +164,18 @@ pub fn moved(
     }
 }
 
+/// After `a` (at `x`) and `b` (at `y`) swapped names (RENAME_EXCHANGE):
+/// two moves, each followed by its move-self, as Linux reports them.
+pub fn exchanged(x: (Option<Target>, &[u8]), y: (Option<Target>, &[u8]), a: Target, b: Target) {
+    if !inotify::active() {
+        return;
+    }
+    move_pair(x, y, a);
+    inotify::notify_inode(a, libc::IN_MOVE_SELF);
+    move_pair(y, x, b);
+    inotify::notify_inode(b, libc::IN_MOVE_SELF);
+}
+
 /// `IN_MOVED_FROM` and `IN_MOVED_TO` for `src`, sharing a fresh cookie.
 fn move_pair(from: (Option<Target>, &[u8]), to: (Option<Target>, &[u8]), src: Target) {
     let cookie = inotify::next_cookie();
