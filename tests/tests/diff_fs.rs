@@ -20,3 +20,4 @@ diff_test!(cwd_chdir, "cwd_chdir");
 diff_test!(umask_rt, "umask_rt");
 diff_test!(inotify_events, "inotify_events");
 diff_test!(rename_flags, "rename_flags");
+diff_test!(tmpfile_link, "tmpfile_link");

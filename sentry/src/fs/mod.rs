@@ -163,6 +163,18 @@ pub trait Inode: Send + Sync + 'static {
     fn create(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> SysResult<Arc<dyn Inode>> {
         Err(Errno::EROFS)
     }
+    /// Creates an unnamed regular file (O_TMPFILE) on this directory's
+    /// file system, with link count 0. Unless `linkable` (O_EXCL was
+    /// given), `link` refuses it with ENOENT while its link count is 0.
+    fn tmpfile(
+        &self,
+        _mode: u32,
+        _uid: u32,
+        _gid: u32,
+        _linkable: bool,
+    ) -> SysResult<Arc<dyn Inode>> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// Creates a directory.
     fn mkdir(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> SysResult<Arc<dyn Inode>> {
         Err(Errno::EROFS)

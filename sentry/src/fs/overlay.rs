@@ -867,6 +867,22 @@ impl Inode for OvlInode {
         self.finish_create(&dir, name, c, wh)
     }
 
+    fn tmpfile(&self, mode: u32, uid: u32, gid: u32, linkable: bool) -> SysResult<Arc<dyn Inode>> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let _g = self.write_lock()?;
+        if self.removed() {
+            return Err(Errno::ENOENT);
+        }
+        let dir = self.copy_up(false)?;
+        let (u, a) = Upper::new(dir.inode.tmpfile(mode, uid, gid, linkable)?)?;
+        // An unnamed file: it has a parent to be linked into, no name.
+        let node = Self::new_node(&self.fs, self.arc()?, b"", None, Some((u, a)))?;
+        node.mark_removed();
+        Ok(node)
+    }
+
     fn mkdir(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> SysResult<Arc<dyn Inode>> {
         let _g = self.write_lock()?;
         let (dir, wh) = self.prepare_create(name)?;
@@ -1516,6 +1532,27 @@ mod tests {
         r.rename(b"e", r, b"d", 0).unwrap();
         assert!(names(&get(r, "d")).is_empty());
         assert_eq!(err(walk(r, "d/x")), Errno::ENOENT);
+    }
+
+    #[test]
+    fn tmpfile_in_a_lower_directory() {
+        let fx = fixture();
+        let r = &fx.root;
+        let etc = get(r, "etc");
+        let t = etc.tmpfile(0o600, 0, 0, true).unwrap();
+        write_at(&t, WRONLY, b"tmp", 0);
+        assert_eq!(t.attr().unwrap().nlink, 0);
+        assert_eq!(names(&etc), ["hn", "hostname", "passwd"]);
+        etc.link(b"named", &t).unwrap();
+        assert_eq!(read_all(&get(r, "etc/named")), b"tmp");
+        assert_eq!(
+            get(r, "etc/named").attr().unwrap().ino,
+            t.attr().unwrap().ino
+        );
+        assert_eq!(t.attr().unwrap().nlink, 1);
+        assert!(walk(&fx.lower, "etc/named").is_err());
+        let x = etc.tmpfile(0o600, 0, 0, false).unwrap();
+        assert_eq!(err(etc.link(b"x", &x)), Errno::ENOENT);
     }
 
     #[test]

@@ -256,6 +256,8 @@ pub struct TmpInode {
     ino: u64,
     meta: Mutex<Meta>,
     kind: Kind,
+    /// An O_TMPFILE file that may be linked while its link count is 0.
+    linkable: AtomicBool,
 }
 
 impl TmpInode {
@@ -277,6 +279,7 @@ impl TmpInode {
                 ctime: t,
             }),
             kind,
+            linkable: AtomicBool::new(false),
         })
     }
 
@@ -725,6 +728,23 @@ impl Inode for TmpInode {
         Ok(c)
     }
 
+    fn tmpfile(&self, mode: u32, uid: u32, gid: u32, linkable: bool) -> SysResult<Arc<dyn Inode>> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let f = TmpInode::new(
+            &self.fs,
+            Kind::File(Mutex::new(FileData::default())),
+            S_IFREG | (mode & 0o7777),
+            uid,
+            gid,
+            0,
+        );
+        f.meta()?.nlink = 0;
+        f.linkable.store(linkable, Ordering::Relaxed);
+        Ok(f)
+    }
+
     fn mkdir(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> SysResult<Arc<dyn Inode>> {
         let fs = self.fs.clone();
         let parent = self.me.clone();
@@ -798,7 +818,8 @@ impl Inode for TmpInode {
         let t = t.me.upgrade().ok_or(Errno::ENOENT)?;
         check_name(name)?;
         let _tree = self.fs.tree.lock().map_err(|_| Errno::EIO)?;
-        if t.meta()?.nlink == 0 {
+        // An O_TMPFILE file (without O_EXCL) may get its first name.
+        if t.meta()?.nlink == 0 && !t.linkable.load(Ordering::Relaxed) {
             return Err(Errno::ENOENT);
         }
         let mut d = self.dir()?;
@@ -810,6 +831,7 @@ impl Inode for TmpInode {
         }
         d.entries.insert(name.to_vec(), t.clone());
         drop(d);
+        t.linkable.store(false, Ordering::Relaxed);
         t.add_nlink(1)?;
         self.touch_modified()
     }
@@ -1506,6 +1528,22 @@ mod tests {
             err(r.create(&[b'x'; 256], 0o644, 0, 0)),
             Errno::ENAMETOOLONG
         );
+    }
+
+    #[test]
+    fn tmpfile_links_once_unless_excl() {
+        let r = root();
+        let t = r.tmpfile(0o600, 0, 0, true).unwrap();
+        assert_eq!(t.attr().unwrap().nlink, 0);
+        assert!(names(&r).is_empty());
+        r.link(b"a", &t).unwrap();
+        assert_eq!(t.attr().unwrap().nlink, 1);
+        r.unlink(b"a").unwrap();
+        assert_eq!(err(r.link(b"b", &t)), Errno::ENOENT);
+        let x = r.tmpfile(0o600, 0, 0, false).unwrap();
+        assert_eq!(err(r.link(b"c", &x)), Errno::ENOENT);
+        let f = r.create(b"f", 0o644, 0, 0).unwrap();
+        assert_eq!(err(f.tmpfile(0o600, 0, 0, true)), Errno::ENOTDIR);
     }
 
     #[test]
