@@ -243,6 +243,7 @@ pub fn support(s: Sysno) -> Support {
         Sysno::sendfile => Implemented,
         Sysno::copy_file_range => Implemented,
         Sysno::splice => Implemented,
+        Sysno::tee => Partial("between pipes made by pipe(2); named FIFOs: EINVAL"),
         Sysno::creat => Implemented,
         Sysno::inotify_init => Implemented,
         Sysno::inotify_init1 => Implemented,

@@ -21,3 +21,4 @@ diff_test!(umask_rt, "umask_rt");
 diff_test!(inotify_events, "inotify_events");
 diff_test!(rename_flags, "rename_flags");
 diff_test!(tmpfile_link, "tmpfile_link");
+diff_test!(tee_pipes, "tee_pipes");

@@ -237,6 +237,7 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_sendfile => transfer::sys_sendfile,
         SYS_copy_file_range => transfer::sys_copy_file_range,
         SYS_splice => transfer::sys_splice,
+        SYS_tee => transfer::sys_tee,
         SYS_creat => path::sys_creat,
         SYS_inotify_init => notify::sys_inotify_init,
         SYS_inotify_init1 => notify::sys_inotify_init1,
