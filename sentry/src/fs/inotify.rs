@@ -32,9 +32,10 @@
 //! events (gofer mounts are not watched on the host). Names are those
 //! the file was reached by when it was opened (there is no dentry cache):
 //! events through a file opened before it was renamed report the old name
-//! and parent. Delete-self waits for open descriptors of the inode to be
-//! closed, as Linux does, but a working directory or a memory mapping of a
-//! removed inode does not delay it. An unlinked file is "unlinked" for
+//! and parent. Delete-self waits for files opened through the removed name
+//! to be closed, as Linux waits for the dentry, but a working directory or
+//! a memory mapping of a removed inode does not delay it. execve's reading of the program and
+//! its interpreter reports nothing. An unlinked file is "unlinked" for
 //! `IN_EXCL_UNLINK` once its link count is zero. Watch and instance limits
 //! count per sandbox, not per user.
 
