@@ -8,12 +8,22 @@
 #define _GNU_SOURCE
 #include "common.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #define ITER 1500
 
 static char d[256];
-static atomic_int stop;
+static atomic_int stop, started;
+
+/* Readers announce themselves, so writers race with running readers
+ * whatever the scheduling; readers run at least once. */
+static void reader_started(void) { atomic_fetch_add(&started, 1); }
+
+static void wait_readers(int n) {
+    while (atomic_load(&started) < n)
+        sched_yield();
+}
 
 static const char *p(const char *rel, char *buf) {
     snprintf(buf, 512, "%s/%s", d, rel);
@@ -42,6 +52,7 @@ static void *a_writer(void *arg) {
     (void)arg;
     char tmp[512], target[512];
     p("target", target);
+    wait_readers(2);
     for (int i = 0; i < ITER; i++) {
         char name[32], data[32];
         snprintf(name, sizeof name, "tmp.%d", i);
@@ -57,7 +68,8 @@ static void *a_reader(void *arg) {
     (void)arg;
     char target[512];
     p("target", target);
-    while (!atomic_load(&stop)) {
+    reader_started();
+    do {
         int fd = open(target, O_RDONLY);
         if (fd < 0) {
             atomic_fetch_add(&a_missing, 1);
@@ -69,7 +81,7 @@ static void *a_reader(void *arg) {
         if (n != 12 || strncmp(b, "value-", 6))
             atomic_fetch_add(&a_torn, 1);
         atomic_fetch_add(&a_reads, 1);
-    }
+    } while (!atomic_load(&stop));
     return NULL;
 }
 
@@ -108,12 +120,13 @@ static void *b_statter(void *arg) {
     (void)arg;
     char src[512];
     p("src", src);
-    while (!atomic_load(&stop)) {
+    reader_started();
+    do {
         struct stat st;
         if (stat(src, &st) != 0 || st.st_nlink < 1 || st.st_nlink > 3)
             atomic_fetch_add(&b_bad_nlink, 1);
         atomic_fetch_add(&b_stats, 1);
-    }
+    } while (!atomic_load(&stop));
     return NULL;
 }
 
@@ -154,6 +167,7 @@ static void *d_exchanger(void *arg) {
     char e1[512], e2[512];
     p("e1", e1);
     p("e2", e2);
+    wait_readers(2);
     for (int i = 0; i < ITER; i++)
         if (renameat2(AT_FDCWD, e1, AT_FDCWD, e2, RENAME_EXCHANGE) != 0)
             atomic_fetch_add(&d_bad, 1);
@@ -165,7 +179,8 @@ static void *d_reader(void *arg) {
     const char *name = arg;
     char path[512];
     p(name, path);
-    while (!atomic_load(&stop)) {
+    reader_started();
+    do {
         int fd = open(path, O_RDONLY);
         if (fd < 0) {
             atomic_fetch_add(&d_bad, 1);
@@ -176,13 +191,14 @@ static void *d_reader(void *arg) {
             atomic_fetch_add(&d_bad, 1);
         close(fd);
         atomic_fetch_add(&d_reads, 1);
-    }
+    } while (!atomic_load(&stop));
     return NULL;
 }
 
 static void run(void *(*fns[])(void *), void *args[], int n) {
     pthread_t t[8];
     atomic_store(&stop, 0);
+    atomic_store(&started, 0);
     for (int i = 0; i < n; i++)
         CHECK(pthread_create(&t[i], NULL, fns[i], args[i]) == 0);
     for (int i = 0; i < n; i++)
@@ -213,8 +229,10 @@ static void scenario(const char *base) {
     void *(*fb[])(void *) = {b_linker, b_linker, b_unlinker};
     void *ab[] = {"l1", "l2", NULL};
     atomic_store(&stop, 0);
+    atomic_store(&started, 0);
     pthread_t st;
     CHECK(pthread_create(&st, NULL, b_statter, NULL) == 0);
+    wait_readers(1);
     run(fb, ab, 3);
     atomic_store(&stop, 1);
     CHECK(pthread_join(st, NULL) == 0);
