@@ -33,6 +33,9 @@ const XATTR_NOTE: &str = "no file system supports extended attributes yet: EOPNO
 const SOCKET_NOTE: &str = "AF_UNIX stream, datagram and seqpacket; other families EAFNOSUPPORT";
 /// What the sentry supports of the mlock family.
 const MLOCK_NOTE: &str = "ranges checked and accepted; pages are not pinned on the host";
+/// What the sentry supports of inotify watches.
+const INOTIFY_NOTE: &str =
+    "events for changes made inside the sandbox only (host-side changes to gofer mounts are not seen); names are those a file was opened by";
 /// What the sentry supports of `futex`.
 const FUTEX_NOTE: &str = "FUTEX_WAIT WAKE REQUEUE CMP_REQUEUE WAIT_BITSET WAKE_BITSET; no PI";
 
@@ -180,7 +183,7 @@ pub fn support(s: Sysno) -> Support {
         Sysno::rmdir => Implemented,
         Sysno::rename => Implemented,
         Sysno::renameat => Implemented,
-        Sysno::renameat2 => Partial("flags 0 only (RENAME_NOREPLACE/EXCHANGE/WHITEOUT: EINVAL)"),
+        Sysno::renameat2 => Partial("RENAME_NOREPLACE and RENAME_EXCHANGE; RENAME_WHITEOUT: EINVAL"),
         Sysno::symlink => Implemented,
         Sysno::symlinkat => Implemented,
         Sysno::link => Implemented,
@@ -243,7 +246,12 @@ pub fn support(s: Sysno) -> Support {
         Sysno::sendfile => Implemented,
         Sysno::copy_file_range => Implemented,
         Sysno::splice => Implemented,
+        Sysno::tee => Partial("between pipes made by pipe(2); named FIFOs: EINVAL"),
         Sysno::creat => Implemented,
+        Sysno::inotify_init => Implemented,
+        Sysno::inotify_init1 => Implemented,
+        Sysno::inotify_add_watch => Partial(INOTIFY_NOTE),
+        Sysno::inotify_rm_watch => Implemented,
         Sysno::rseq => Unsupported,
         _ => Unsupported,
     }

@@ -24,3 +24,8 @@ diff_test!(perm_denials, "perm_denials");
 diff_test!(mount_ops, "mount_ops");
 diff_test!(cwd_chdir, "cwd_chdir");
 diff_test!(umask_rt, "umask_rt");
+diff_test!(inotify_events, "inotify_events");
+diff_test!(rename_flags, "rename_flags");
+diff_test!(tmpfile_link, "tmpfile_link");
+diff_test!(tee_pipes, "tee_pipes");
+diff_test!(fs_races, "fs_races");

@@ -1003,3 +1003,50 @@ fn preserve_fds_reach_the_container() {
         show("run", &out)
     );
 }
+
+/// Runs the static C test program `prog` with `args` natively and as the
+/// init of a bundle whose root is writable (a gofer mount), and asserts
+/// identical output: the program works in a fresh directory under its
+/// argument, so natively it writes to the host's /tmp and in the bundle to
+/// the rootfs's /tmp through the gofer.
+fn writable_root_matches_native(name: &str, prog: &str, args: &[&str]) {
+    let bin = rvisor_tests::compile_c(prog, &["-static"]);
+    let mut native_cmd = Command::new(&bin);
+    native_cmd.args(args);
+    let native = run_with_timeout(&mut native_cmd, TIMEOUT);
+    assert_eq!(
+        shell_status(&native.status),
+        0,
+        "{}",
+        show("native", &native)
+    );
+    let dir = test_dir(name);
+    let inside = format!("/bin/{prog}");
+    let mut init = vec![inside.as_str()];
+    init.extend_from_slice(args);
+    let b = bundle(&dir, &init);
+    std::fs::copy(&bin, b.join("rootfs/bin").join(prog)).unwrap();
+    let mut cfg = read_config(&b);
+    cfg["root"]["readonly"] = serde_json::json!(false);
+    write_config(&b, &cfg);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(&root, &["run", "--bundle", b.to_str().unwrap(), name]);
+    assert_eq!(shell_status(&out.status), 0, "{}", show("run", &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&native.stdout),
+        "{}",
+        show("run", &out)
+    );
+}
+
+#[test]
+fn writable_root_rename_flags() {
+    writable_root_matches_native("rwren2", "rename_flags", &["/tmp"]);
+}
+
+#[test]
+fn writable_root_inotify() {
+    writable_root_matches_native("rwino", "inotify_events", &["/tmp"]);
+}

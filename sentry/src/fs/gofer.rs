@@ -210,7 +210,16 @@ impl Inode for GoferInode {
             .map_err(gerr)
     }
 
-    fn rename(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> SysResult<()> {
+    fn rename(
+        &self,
+        name: &[u8],
+        new_dir: &Arc<dyn Inode>,
+        new_name: &[u8],
+        flags: u32,
+    ) -> SysResult<()> {
+        if flags & !(libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE) != 0 {
+            return Err(Errno::EINVAL);
+        }
         self.writable()?;
         let d = new_dir
             .as_any()
@@ -220,7 +229,7 @@ impl Inode for GoferInode {
             return Err(Errno::EXDEV);
         }
         self.client
-            .rename(self.fid, name, d.fid, new_name, 0)
+            .rename(self.fid, name, d.fid, new_name, flags)
             .map_err(gerr)
     }
 

@@ -16,6 +16,7 @@ pub mod devfs;
 pub mod fdtable;
 pub mod gofer;
 pub mod host;
+pub mod inotify;
 pub mod overlay;
 pub mod pipe;
 pub mod procfs;
@@ -26,7 +27,7 @@ pub mod vfs;
 use std::any::Any;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::kernel::wait::WaitQueue;
 use crate::Errno;
@@ -163,6 +164,18 @@ pub trait Inode: Send + Sync + 'static {
     fn create(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> SysResult<Arc<dyn Inode>> {
         Err(Errno::EROFS)
     }
+    /// Creates an unnamed regular file (O_TMPFILE) on this directory's
+    /// file system, with link count 0. Unless `linkable` (O_EXCL was
+    /// given), `link` refuses it with ENOENT while its link count is 0.
+    fn tmpfile(
+        &self,
+        _mode: u32,
+        _uid: u32,
+        _gid: u32,
+        _linkable: bool,
+    ) -> SysResult<Arc<dyn Inode>> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// Creates a directory.
     fn mkdir(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> SysResult<Arc<dyn Inode>> {
         Err(Errno::EROFS)
@@ -202,7 +215,16 @@ pub trait Inode: Send + Sync + 'static {
     }
     /// Moves entry `name` of this directory to `new_name` in `new_dir`
     /// (same file system), replacing what is there as rename(2) allows.
-    fn rename(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> SysResult<()> {
+    /// `flags` may hold `RENAME_NOREPLACE` (`EEXIST` if `new_name`
+    /// exists) or `RENAME_EXCHANGE` (both names must exist and swap their
+    /// inodes); other flags are the caller's to refuse.
+    fn rename(
+        &self,
+        _name: &[u8],
+        _new_dir: &Arc<dyn Inode>,
+        _new_name: &[u8],
+        _flags: u32,
+    ) -> SysResult<()> {
         Err(Errno::EROFS)
     }
     /// Changes attributes (chmod, chown, truncate, utimes).
@@ -326,6 +348,9 @@ pub struct OpenFile {
     pub pos: Mutex<u64>,
     /// Directory listing state for getdents64: a snapshot and a cursor.
     pub dir_cache: Mutex<Option<Vec<DirEntry>>>,
+    /// What inotify events through this file report to (computed once,
+    /// when a watch first exists).
+    pub(crate) notify: OnceLock<Option<inotify::FileTarget>>,
 }
 
 impl OpenFile {
@@ -337,6 +362,7 @@ impl OpenFile {
             flags: AtomicU32::new(flags),
             pos: Mutex::new(0),
             dir_cache: Mutex::new(None),
+            notify: OnceLock::new(),
         })
     }
     /// Current status flags.
@@ -380,6 +406,7 @@ impl Drop for OpenFile {
             crate::kernel::reclock::Owner::Description(self as *const OpenFile as usize),
             None,
         );
+        inotify::file_released(self);
         self.ops.release();
     }
 }

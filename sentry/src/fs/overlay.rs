@@ -652,6 +652,69 @@ impl OvlInode {
         Ok(node)
     }
 
+    /// True if this inode is `dir` or lies below it.
+    fn is_within(self: &Arc<Self>, dir: &Arc<OvlInode>) -> bool {
+        let mut cur = Some(self.clone());
+        while let Some(c) = cur {
+            if Arc::ptr_eq(&c, dir) {
+                return true;
+            }
+            cur = c.parent();
+        }
+        false
+    }
+
+    /// The RENAME_EXCHANGE half of `rename`: `src` (entry `name` here) and
+    /// `dst` (entry `new_name` of `nd`) swap places. Both are copied up
+    /// (directories with their whole subtree, which then stand alone:
+    /// opaque) and swapped in the upper layer. The caller holds the tree
+    /// lock for writing.
+    fn exchange(
+        &self,
+        name: &[u8],
+        nd: &Arc<OvlInode>,
+        new_name: &[u8],
+        src: Arc<OvlInode>,
+        dst: Arc<OvlInode>,
+    ) -> SysResult<()> {
+        let me = self.arc()?;
+        if dst.is_dir() && me.is_within(&dst) {
+            return Err(Errno::EINVAL);
+        }
+        for n in [&src, &dst] {
+            if n.is_dir() {
+                n.copy_up_tree()?;
+            } else {
+                n.copy_up(true)?;
+            }
+        }
+        let old_dir = self.copy_up(false)?;
+        let new_upper = nd.copy_up(false)?;
+        old_dir
+            .inode
+            .rename(name, &new_upper.inode, new_name, libc::RENAME_EXCHANGE)?;
+        for n in [&src, &dst] {
+            if let Some(u) = n.upper() {
+                if n.is_dir() {
+                    self.fs.set_opaque(u.ino)?;
+                }
+            }
+        }
+        self.fs.set_whiteout(old_dir.ino, name, false)?;
+        self.fs.set_whiteout(new_upper.ino, new_name, false)?;
+        self.set_cached(name, Some(&dst))?;
+        nd.set_cached(new_name, Some(&src))?;
+        {
+            let mut l = lock(&src.link)?;
+            l.parent = Some(nd.clone());
+            l.name = new_name.to_vec();
+        }
+        let mut l = lock(&dst.link)?;
+        l.parent = Some(me);
+        l.name = name.to_vec();
+        Ok(())
+    }
+
     fn write_lock(&self) -> SysResult<std::sync::RwLockWriteGuard<'_, ()>> {
         self.fs.tree.write().map_err(|_| Errno::EIO)
     }
@@ -804,6 +867,22 @@ impl Inode for OvlInode {
         self.finish_create(&dir, name, c, wh)
     }
 
+    fn tmpfile(&self, mode: u32, uid: u32, gid: u32, linkable: bool) -> SysResult<Arc<dyn Inode>> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let _g = self.write_lock()?;
+        if self.removed() {
+            return Err(Errno::ENOENT);
+        }
+        let dir = self.copy_up(false)?;
+        let (u, a) = Upper::new(dir.inode.tmpfile(mode, uid, gid, linkable)?)?;
+        // An unnamed file: it has a parent to be linked into, no name.
+        let node = Self::new_node(&self.fs, self.arc()?, b"", None, Some((u, a)))?;
+        node.mark_removed();
+        Ok(node)
+    }
+
     fn mkdir(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> SysResult<Arc<dyn Inode>> {
         let _g = self.write_lock()?;
         let (dir, wh) = self.prepare_create(name)?;
@@ -913,7 +992,16 @@ impl Inode for OvlInode {
         self.set_cached(name, None)
     }
 
-    fn rename(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> SysResult<()> {
+    fn rename(
+        &self,
+        name: &[u8],
+        new_dir: &Arc<dyn Inode>,
+        new_name: &[u8],
+        flags: u32,
+    ) -> SysResult<()> {
+        if flags & !(libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE) != 0 {
+            return Err(Errno::EINVAL);
+        }
         let nd = new_dir
             .as_any()
             .downcast_ref::<OvlInode>()
@@ -938,6 +1026,12 @@ impl Inode for OvlInode {
             Err(e) if e == Errno::ENOENT => None,
             Err(e) => return Err(e),
         };
+        if flags & libc::RENAME_NOREPLACE != 0 && dst.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if flags & libc::RENAME_EXCHANGE != 0 && dst.is_none() {
+            return Err(Errno::ENOENT);
+        }
         if let Some(d) = &dst {
             let same = Arc::ptr_eq(d, &src)
                 || match (d.upper(), src.upper()) {
@@ -951,17 +1045,19 @@ impl Inode for OvlInode {
             }
         }
         let nd_arc = nd.arc()?;
-        if src.is_dir() {
+        if src.is_dir() && nd_arc.is_within(&src) {
             // Not into its own subtree.
-            let mut cur = Some(nd_arc.clone());
-            while let Some(c) = cur {
-                if Arc::ptr_eq(&c, &src) {
-                    return Err(Errno::EINVAL);
-                }
-                cur = c.parent();
-            }
+            return Err(Errno::EINVAL);
+        }
+        if flags & libc::RENAME_EXCHANGE != 0 {
+            let dst = dst.ok_or(Errno::ENOENT)?;
+            return self.exchange(name, &nd_arc, new_name, src, dst);
         }
         if let Some(d) = &dst {
+            if d.is_dir() && self.arc()?.is_within(d) {
+                // The target contains the source.
+                return Err(Errno::ENOTEMPTY);
+            }
             match (src.is_dir(), d.is_dir()) {
                 (true, false) => return Err(Errno::ENOTDIR),
                 (false, true) => return Err(Errno::EISDIR),
@@ -982,7 +1078,7 @@ impl Inode for OvlInode {
         let old_dir = self.copy_up(false)?;
         let new_upper = nd.copy_up(false)?;
         let dst_upper = dst.as_ref().and_then(|d| d.upper());
-        old_dir.inode.rename(name, &new_upper.inode, new_name)?;
+        old_dir.inode.rename(name, &new_upper.inode, new_name, 0)?;
         if let Some(su) = src.upper() {
             if src.is_dir() {
                 self.fs.set_opaque(su.ino)?;
@@ -1378,7 +1474,7 @@ mod tests {
         let f = get(r, "etc/hostname");
         let ino = f.attr().unwrap().ino;
         let dst = r.mkdir(b"var", 0o755, 0, 0).unwrap();
-        etc.rename(b"hostname", &dst, b"h").unwrap();
+        etc.rename(b"hostname", &dst, b"h", 0).unwrap();
         assert_eq!(err(etc.lookup(b"hostname")), Errno::ENOENT);
         assert!(!names(&etc).contains(&"hostname".to_string()));
         assert_eq!(read_all(&get(r, "var/h")), b"host\n");
@@ -1388,15 +1484,15 @@ mod tests {
         assert_eq!(get(r, "var/h").attr().unwrap().ino, ino);
         assert_eq!(read_all(&get(&fx.lower, "etc/hostname")), b"host\n");
         // Back onto a lower name (replacing the lower file).
-        dst.rename(b"h", &etc, b"passwd").unwrap();
+        dst.rename(b"h", &etc, b"passwd", 0).unwrap();
         assert_eq!(read_all(&get(r, "etc/passwd")), b"host\n");
         assert_eq!(names(&etc), ["passwd", "hn"]);
         // Renaming onto itself does nothing.
-        etc.rename(b"passwd", &etc, b"passwd").unwrap();
+        etc.rename(b"passwd", &etc, b"passwd", 0).unwrap();
         assert_eq!(read_all(&get(r, "etc/passwd")), b"host\n");
         // A file moved over a whiteout.
         etc.unlink(b"hn").unwrap();
-        etc.rename(b"passwd", &etc, b"hn").unwrap();
+        etc.rename(b"passwd", &etc, b"hn", 0).unwrap();
         assert_eq!(names(&etc), ["hn"]);
         assert_eq!(read_all(&get(r, "etc/hn")), b"host\n");
     }
@@ -1409,7 +1505,7 @@ mod tests {
         let share_ino = get(r, "usr/share").attr().unwrap().ino;
         let cwd = get(r, "usr/share/doc");
         let opt = r.mkdir(b"opt", 0o755, 0, 0).unwrap();
-        usr.rename(b"share", &opt, b"s").unwrap();
+        usr.rename(b"share", &opt, b"s", 0).unwrap();
         assert_eq!(err(usr.lookup(b"share")), Errno::ENOENT);
         assert_eq!(names(&usr), ["bin"]);
         assert_eq!(names(&get(r, "opt/s")), ["doc", "info"]);
@@ -1427,7 +1523,7 @@ mod tests {
         let a = r.mkdir(b"a", 0o755, 0, 0).unwrap();
         let b = a.mkdir(b"b", 0o755, 0, 0).unwrap();
         put(&b, "f", b"y", 0o644);
-        r.rename(b"a", &get(r, "etc"), b"c").unwrap();
+        r.rename(b"a", &get(r, "etc"), b"c", 0).unwrap();
         assert_eq!(read_all(&get(r, "etc/c/b/f")), b"y");
         assert_eq!(err(r.lookup(b"a")), Errno::ENOENT);
         // Moving the lower /d over the removed-then-recreated... keep rules:
@@ -1439,9 +1535,72 @@ mod tests {
         d.rmdir(b"sub").unwrap();
         let e = r.mkdir(b"e", 0o755, 0, 0).unwrap();
         drop(e);
-        r.rename(b"e", r, b"d").unwrap();
+        r.rename(b"e", r, b"d", 0).unwrap();
         assert!(names(&get(r, "d")).is_empty());
         assert_eq!(err(walk(r, "d/x")), Errno::ENOENT);
+    }
+
+    #[test]
+    fn tmpfile_in_a_lower_directory() {
+        let fx = fixture();
+        let r = &fx.root;
+        let etc = get(r, "etc");
+        let t = etc.tmpfile(0o600, 0, 0, true).unwrap();
+        write_at(&t, WRONLY, b"tmp", 0);
+        assert_eq!(t.attr().unwrap().nlink, 0);
+        assert_eq!(names(&etc), ["hn", "hostname", "passwd"]);
+        etc.link(b"named", &t).unwrap();
+        assert_eq!(read_all(&get(r, "etc/named")), b"tmp");
+        assert_eq!(
+            get(r, "etc/named").attr().unwrap().ino,
+            t.attr().unwrap().ino
+        );
+        assert_eq!(t.attr().unwrap().nlink, 1);
+        assert!(walk(&fx.lower, "etc/named").is_err());
+        let x = etc.tmpfile(0o600, 0, 0, false).unwrap();
+        assert_eq!(err(etc.link(b"x", &x)), Errno::ENOENT);
+    }
+
+    #[test]
+    fn rename_noreplace_and_exchange() {
+        let fx = fixture();
+        let r = &fx.root;
+        let etc = get(r, "etc");
+        let x = libc::RENAME_EXCHANGE;
+        assert_eq!(
+            err(etc.rename(b"hostname", &etc, b"passwd", libc::RENAME_NOREPLACE)),
+            Errno::EEXIST
+        );
+        assert_eq!(
+            err(etc.rename(b"hostname", &etc, b"nope", x)),
+            Errno::ENOENT
+        );
+        etc.rename(b"hostname", &etc, b"new", libc::RENAME_NOREPLACE)
+            .unwrap();
+        assert_eq!(read_all(&get(r, "etc/new")), b"host\n");
+        assert_eq!(err(walk(r, "etc/hostname")), Errno::ENOENT);
+        // Two lower files swap (both copied up); the lower is unchanged.
+        let pw_ino = get(r, "etc/passwd").attr().unwrap().ino;
+        etc.rename(b"new", &etc, b"passwd", x).unwrap();
+        assert_eq!(read_all(&get(r, "etc/passwd")), b"host\n");
+        assert_eq!(read_all(&get(r, "etc/new")), b"root:x\n");
+        assert_eq!(get(r, "etc/new").attr().unwrap().ino, pw_ino);
+        assert_eq!(read_all(&get(&fx.lower, "etc/passwd")), b"root:x\n");
+        // A lower directory and a lower file in another directory swap.
+        let d = get(r, "d");
+        r.rename(b"usr", &d, b"x", x).unwrap();
+        assert!(get(r, "d/x").attr().unwrap().is_dir());
+        assert_eq!(read_all(&get(r, "d/x/share/doc/readme")), b"doc");
+        assert_eq!(read_all(&get(r, "usr")), b"x");
+        assert_eq!(names(&get(r, "d/x")), ["bin", "share"]);
+        assert!(get(&fx.lower, "usr").attr().unwrap().is_dir());
+        // Not with an ancestor.
+        let dx = get(r, "d/x");
+        assert_eq!(err(d.rename(b"x", r, b"d", x)), Errno::EINVAL);
+        assert_eq!(err(r.rename(b"d", &dx, b"share", x)), Errno::EINVAL);
+        // A file onto the directory that contains it.
+        let share = get(r, "d/x/share");
+        assert_eq!(err(share.rename(b"info", r, b"d", 0)), Errno::ENOTEMPTY);
     }
 
     #[test]
@@ -1449,29 +1608,32 @@ mod tests {
         let fx = fixture();
         let r = &fx.root;
         let etc = get(r, "etc");
-        assert_eq!(err(etc.rename(b"nope", r, b"x")), Errno::ENOENT);
+        assert_eq!(err(etc.rename(b"nope", r, b"x", 0)), Errno::ENOENT);
         // Onto a non-empty merged or lower directory.
-        assert_eq!(err(r.rename(b"empty", r, b"d")), Errno::ENOTEMPTY);
+        assert_eq!(err(r.rename(b"empty", r, b"d", 0)), Errno::ENOTEMPTY);
         get(r, "d").create(b"up", 0o644, 0, 0).unwrap();
-        assert_eq!(err(r.rename(b"empty", r, b"usr")), Errno::ENOTEMPTY);
+        assert_eq!(err(r.rename(b"empty", r, b"usr", 0)), Errno::ENOTEMPTY);
         // Type mismatches.
-        assert_eq!(err(r.rename(b"empty", &etc, b"hostname")), Errno::ENOTDIR);
-        assert_eq!(err(etc.rename(b"hostname", r, b"empty")), Errno::EISDIR);
+        assert_eq!(
+            err(r.rename(b"empty", &etc, b"hostname", 0)),
+            Errno::ENOTDIR
+        );
+        assert_eq!(err(etc.rename(b"hostname", r, b"empty", 0)), Errno::EISDIR);
         // Into its own subtree.
         let share = get(r, "usr/share");
-        assert_eq!(err(r.rename(b"usr", &share, b"x")), Errno::EINVAL);
+        assert_eq!(err(r.rename(b"usr", &share, b"x", 0)), Errno::EINVAL);
         let usr = get(r, "usr");
-        assert_eq!(err(r.rename(b"usr", &usr, b"x")), Errno::EINVAL);
+        assert_eq!(err(r.rename(b"usr", &usr, b"x", 0)), Errno::EINVAL);
         // Other file systems.
         let other: Arc<dyn Inode> = Tmpfs::new(3, 0o755, 0, 0, None);
-        assert_eq!(err(etc.rename(b"hostname", &other, b"x")), Errno::EXDEV);
-        assert_eq!(err(etc.rename(b".", r, b"x")), Errno::EBUSY);
+        assert_eq!(err(etc.rename(b"hostname", &other, b"x", 0)), Errno::EXDEV);
+        assert_eq!(err(etc.rename(b".", r, b"x", 0)), Errno::EBUSY);
         // Failed renames changed nothing in the lower, and nothing visible.
         assert_eq!(names(&etc), ["hn", "hostname", "passwd"]);
         // A directory onto an empty lower one.
         let src = r.mkdir(b"src", 0o755, 0, 0).unwrap();
         put(&src, "f", b"f", 0o644);
-        r.rename(b"src", r, b"empty").unwrap();
+        r.rename(b"src", r, b"empty", 0).unwrap();
         assert_eq!(names(&get(r, "empty")), ["f"]);
         assert!(names(&get(&fx.lower, "empty")).is_empty());
     }
@@ -1500,7 +1662,7 @@ mod tests {
         assert_eq!(l.attr().unwrap().nlink, 1);
         // Renaming one name onto another of the same file does nothing.
         root_dir.link(b"hn2", &l).unwrap();
-        root_dir.rename(b"hn", &root_dir, b"hn2").unwrap();
+        root_dir.rename(b"hn", &root_dir, b"hn2", 0).unwrap();
         assert_eq!(names(&root_dir), ["hn", "hn2"]);
     }
 

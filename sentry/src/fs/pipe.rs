@@ -32,6 +32,13 @@ pub struct PipeEnd {
     write_end: bool,
 }
 
+impl PipeEnd {
+    /// The pipe this is an end of.
+    pub fn pipe(&self) -> &Arc<Pipe> {
+        &self.pipe
+    }
+}
+
 impl Pipe {
     /// Creates a pipe and returns (read end, write end).
     pub fn new_pair(ino: u64) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
@@ -91,6 +98,47 @@ impl Pipe {
     pub fn ends(&self) -> SysResult<(usize, usize)> {
         let st = self.state.lock().map_err(|_| Errno::EIO)?;
         Ok((st.readers, st.writers))
+    }
+
+    /// tee(2): copies up to `len` bytes from the front of this pipe to the
+    /// end of `out` without consuming them. `EAGAIN` while this pipe is
+    /// empty with writers or `out` is full; `EPIPE` when `out` has no
+    /// reader; 0 when this pipe is empty for good.
+    pub fn tee_into(&self, out: &Pipe, len: usize) -> SysResult<usize> {
+        if std::ptr::eq(self, out) {
+            return Err(Errno::EINVAL);
+        }
+        // Lock in address order: two tees in opposite directions never
+        // wait for each other.
+        let (src, dst) = if (self as *const Pipe) < (out as *const Pipe) {
+            let a = self.state.lock().map_err(|_| Errno::EIO)?;
+            let b = out.state.lock().map_err(|_| Errno::EIO)?;
+            (a, b)
+        } else {
+            let b = out.state.lock().map_err(|_| Errno::EIO)?;
+            let a = self.state.lock().map_err(|_| Errno::EIO)?;
+            (a, b)
+        };
+        let mut dst = dst;
+        if src.buf.is_empty() && src.writers > 0 {
+            return Err(Errno::EAGAIN);
+        }
+        if dst.readers == 0 {
+            return Err(Errno::EPIPE);
+        }
+        if src.buf.is_empty() {
+            return Ok(0);
+        }
+        let room = PIPE_BUF_SIZE - dst.buf.len();
+        if room == 0 {
+            return Err(Errno::EAGAIN);
+        }
+        let n = len.min(src.buf.len()).min(room);
+        dst.buf.extend(src.buf.iter().take(n));
+        drop(dst);
+        drop(src);
+        out.queue.notify_all();
+        Ok(n)
     }
 }
 

@@ -884,7 +884,12 @@ impl ProcFs {
             }
             let task = self.subject(p).ok().and_then(|s| s.task);
             if let Some(root) = self.caller_root(k, task.as_deref()) {
-                return k.vfs.path_of(loc, &root);
+                let mut path = k.vfs.path_of(loc, &root);
+                // Linux marks files whose name is gone.
+                if loc.dentry.unnamed || loc.attr().is_ok_and(|a| a.nlink == 0) {
+                    path.extend_from_slice(b" (deleted)");
+                }
+                return path;
             }
         }
         anon_name(&e.file.ops)

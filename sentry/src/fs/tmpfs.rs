@@ -256,6 +256,8 @@ pub struct TmpInode {
     ino: u64,
     meta: Mutex<Meta>,
     kind: Kind,
+    /// An O_TMPFILE file that may be linked while its link count is 0.
+    linkable: AtomicBool,
 }
 
 impl TmpInode {
@@ -277,6 +279,7 @@ impl TmpInode {
                 ctime: t,
             }),
             kind,
+            linkable: AtomicBool::new(false),
         })
     }
 
@@ -510,6 +513,54 @@ impl TmpInode {
         Ok(child)
     }
 
+    /// The RENAME_EXCHANGE half of `rename`: `name` here holds `src`,
+    /// `new_name` in `nd` holds `dst`; they swap. Call with the tree lock
+    /// held.
+    fn exchange(
+        &self,
+        name: &[u8],
+        nd: &TmpInode,
+        new_name: &[u8],
+        src: Arc<TmpInode>,
+        dst: Arc<TmpInode>,
+    ) -> SysResult<()> {
+        if Arc::ptr_eq(&src, &dst) {
+            return Ok(());
+        }
+        let same_dir = std::ptr::eq(self, nd);
+        if dst.is_dir() && !same_dir && self.is_within(&dst)? {
+            return Err(Errno::EINVAL);
+        }
+        nd.dir()?.entries.insert(new_name.to_vec(), src.clone());
+        self.dir()?.entries.insert(name.to_vec(), dst.clone());
+        if !same_dir {
+            if src.is_dir() {
+                src.dir()?.parent = nd.me.clone();
+            }
+            if dst.is_dir() {
+                dst.dir()?.parent = self.me.clone();
+            }
+            match (src.is_dir(), dst.is_dir()) {
+                (true, false) => {
+                    self.add_nlink(-1)?;
+                    nd.add_nlink(1)?;
+                }
+                (false, true) => {
+                    nd.add_nlink(-1)?;
+                    self.add_nlink(1)?;
+                }
+                _ => {}
+            }
+        }
+        src.touch_changed()?;
+        dst.touch_changed()?;
+        self.touch_modified()?;
+        if !same_dir {
+            nd.touch_modified()?;
+        }
+        Ok(())
+    }
+
     /// True if `self` is `dir` or lies below it. Call with the tree lock
     /// held so parents stay put.
     fn is_within(&self, dir: &TmpInode) -> SysResult<bool> {
@@ -677,6 +728,23 @@ impl Inode for TmpInode {
         Ok(c)
     }
 
+    fn tmpfile(&self, mode: u32, uid: u32, gid: u32, linkable: bool) -> SysResult<Arc<dyn Inode>> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let f = TmpInode::new(
+            &self.fs,
+            Kind::File(Mutex::new(FileData::default())),
+            S_IFREG | (mode & 0o7777),
+            uid,
+            gid,
+            0,
+        );
+        f.meta()?.nlink = 0;
+        f.linkable.store(linkable, Ordering::Relaxed);
+        Ok(f)
+    }
+
     fn mkdir(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> SysResult<Arc<dyn Inode>> {
         let fs = self.fs.clone();
         let parent = self.me.clone();
@@ -750,7 +818,8 @@ impl Inode for TmpInode {
         let t = t.me.upgrade().ok_or(Errno::ENOENT)?;
         check_name(name)?;
         let _tree = self.fs.tree.lock().map_err(|_| Errno::EIO)?;
-        if t.meta()?.nlink == 0 {
+        // An O_TMPFILE file (without O_EXCL) may get its first name.
+        if t.meta()?.nlink == 0 && !t.linkable.load(Ordering::Relaxed) {
             return Err(Errno::ENOENT);
         }
         let mut d = self.dir()?;
@@ -762,6 +831,7 @@ impl Inode for TmpInode {
         }
         d.entries.insert(name.to_vec(), t.clone());
         drop(d);
+        t.linkable.store(false, Ordering::Relaxed);
         t.add_nlink(1)?;
         self.touch_modified()
     }
@@ -807,7 +877,16 @@ impl Inode for TmpInode {
         self.touch_modified()
     }
 
-    fn rename(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> SysResult<()> {
+    fn rename(
+        &self,
+        name: &[u8],
+        new_dir: &Arc<dyn Inode>,
+        new_name: &[u8],
+        flags: u32,
+    ) -> SysResult<()> {
+        if flags & !(libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE) != 0 {
+            return Err(Errno::EINVAL);
+        }
         let nd = new_dir
             .as_any()
             .downcast_ref::<TmpInode>()
@@ -836,14 +915,25 @@ impl Inode for TmpInode {
         if nd_removed {
             return Err(Errno::ENOENT);
         }
+        if flags & libc::RENAME_NOREPLACE != 0 && dst.is_some() {
+            return Err(Errno::EEXIST);
+        }
         let src_is_dir = src.is_dir();
         if src_is_dir && !same_dir && nd.is_within(&src)? {
             return Err(Errno::EINVAL);
+        }
+        if flags & libc::RENAME_EXCHANGE != 0 {
+            let dst = dst.ok_or(Errno::ENOENT)?;
+            return self.exchange(name, nd, new_name, src, dst);
         }
         if let Some(dst) = &dst {
             if Arc::ptr_eq(dst, &src) {
                 // Two names of one inode: rename(2) does nothing.
                 return Ok(());
+            }
+            if dst.is_dir() && !same_dir && self.is_within(dst)? {
+                // The target contains the source.
+                return Err(Errno::ENOTEMPTY);
             }
             match (src_is_dir, dst.is_dir()) {
                 (true, false) => return Err(Errno::ENOTDIR),
@@ -1441,6 +1531,50 @@ mod tests {
     }
 
     #[test]
+    fn tmpfile_links_once_unless_excl() {
+        let r = root();
+        let t = r.tmpfile(0o600, 0, 0, true).unwrap();
+        assert_eq!(t.attr().unwrap().nlink, 0);
+        assert!(names(&r).is_empty());
+        r.link(b"a", &t).unwrap();
+        assert_eq!(t.attr().unwrap().nlink, 1);
+        r.unlink(b"a").unwrap();
+        assert_eq!(err(r.link(b"b", &t)), Errno::ENOENT);
+        let x = r.tmpfile(0o600, 0, 0, false).unwrap();
+        assert_eq!(err(r.link(b"c", &x)), Errno::ENOENT);
+        let f = r.create(b"f", 0o644, 0, 0).unwrap();
+        assert_eq!(err(f.tmpfile(0o600, 0, 0, true)), Errno::ENOTDIR);
+    }
+
+    #[test]
+    fn rename_noreplace_and_exchange() {
+        let r = root();
+        let a = r.mkdir(b"a", 0o755, 0, 0).unwrap();
+        let b = r.mkdir(b"b", 0o755, 0, 0).unwrap();
+        a.create(b"f", 0o644, 0, 0).unwrap();
+        b.mkdir(b"sub", 0o755, 0, 0).unwrap();
+        let x = libc::RENAME_EXCHANGE;
+        assert_eq!(
+            err(a.rename(b"f", &b, b"sub", libc::RENAME_NOREPLACE)),
+            Errno::EEXIST
+        );
+        assert_eq!(err(a.rename(b"f", &b, b"none", x)), Errno::ENOENT);
+        a.rename(b"f", &b, b"sub", x).unwrap();
+        assert!(a.lookup(b"f").unwrap().attr().unwrap().is_dir());
+        assert!(b.lookup(b"sub").unwrap().attr().unwrap().is_reg());
+        assert_eq!(a.attr().unwrap().nlink, 3);
+        assert_eq!(b.attr().unwrap().nlink, 2);
+        // The moved directory's ".." follows it.
+        let moved = a.lookup(b"f").unwrap();
+        assert!(Arc::ptr_eq(&moved.lookup(b"..").unwrap(), &a));
+        assert_eq!(err(a.rename(b"f", &moved, b"x", x)), Errno::EINVAL);
+        assert_eq!(err(r.rename(b"a", &moved, b"x", x)), Errno::EINVAL);
+        assert_eq!(err(moved.rename(b"..", &r, b"b", x)), Errno::EBUSY);
+        r.rename(b"a", &r, b"b", x).unwrap();
+        assert!(r.lookup(b"b").unwrap().lookup(b"f").is_ok());
+    }
+
+    #[test]
     fn rename_rules() {
         let r = root();
         let a = r.mkdir(b"a", 0o755, 0, 0).unwrap();
@@ -1453,7 +1587,7 @@ mod tests {
         let bdyn = b.clone();
 
         // File over file: the victim loses a link.
-        r.rename(b"f1", &rdyn, b"f2").unwrap();
+        r.rename(b"f1", &rdyn, b"f2", 0).unwrap();
         assert_eq!(f2.attr().unwrap().nlink, 0);
         assert_eq!(
             r.lookup(b"f2").unwrap().attr().unwrap().ino,
@@ -1462,25 +1596,25 @@ mod tests {
         assert_eq!(err(r.lookup(b"f1")), Errno::ENOENT);
 
         // Missing source.
-        assert_eq!(err(r.rename(b"f1", &rdyn, b"x")), Errno::ENOENT);
+        assert_eq!(err(r.rename(b"f1", &rdyn, b"x", 0)), Errno::ENOENT);
         // File onto dir, dir onto file.
-        assert_eq!(err(r.rename(b"f2", &rdyn, b"empty")), Errno::EISDIR);
-        assert_eq!(err(r.rename(b"empty", &rdyn, b"f2")), Errno::ENOTDIR);
+        assert_eq!(err(r.rename(b"f2", &rdyn, b"empty", 0)), Errno::EISDIR);
+        assert_eq!(err(r.rename(b"empty", &rdyn, b"f2", 0)), Errno::ENOTDIR);
         // Dir onto non-empty dir.
-        assert_eq!(err(r.rename(b"empty", &rdyn, b"a")), Errno::ENOTEMPTY);
+        assert_eq!(err(r.rename(b"empty", &rdyn, b"a", 0)), Errno::ENOTEMPTY);
         // A dir into its own subtree, or onto itself as a child.
-        assert_eq!(err(r.rename(b"a", &bdyn, b"x")), Errno::EINVAL);
-        assert_eq!(err(r.rename(b"a", &adyn, b"x")), Errno::EINVAL);
+        assert_eq!(err(r.rename(b"a", &bdyn, b"x", 0)), Errno::EINVAL);
+        assert_eq!(err(r.rename(b"a", &adyn, b"x", 0)), Errno::EINVAL);
         // Cross file system.
         let other: Arc<dyn Inode> = root();
-        assert_eq!(err(r.rename(b"f2", &other, b"f2")), Errno::EXDEV);
+        assert_eq!(err(r.rename(b"f2", &other, b"f2", 0)), Errno::EXDEV);
         // Renaming onto itself does nothing.
-        r.rename(b"f2", &rdyn, b"f2").unwrap();
+        r.rename(b"f2", &rdyn, b"f2", 0).unwrap();
         assert_eq!(f1.attr().unwrap().nlink, 1);
 
         // Dir onto empty dir; link counts follow.
         assert_eq!(r.attr().unwrap().nlink, 4); // a, empty
-        a.rename(b"b", &rdyn, b"empty").unwrap();
+        a.rename(b"b", &rdyn, b"empty", 0).unwrap();
         assert_eq!(empty.attr().unwrap().nlink, 0);
         assert_eq!(err(empty.create(b"x", 0o644, 0, 0)), Errno::ENOENT);
         assert_eq!(r.attr().unwrap().nlink, 4); // a, empty(=b)
@@ -1491,17 +1625,17 @@ mod tests {
         );
         // b's parent is now the root: moving the root's child "a" into b
         // is fine, and then moving b into a is a loop.
-        r.rename(b"a", &bdyn, b"a").unwrap();
+        r.rename(b"a", &bdyn, b"a", 0).unwrap();
         assert_eq!(r.attr().unwrap().nlink, 3);
         assert_eq!(b.attr().unwrap().nlink, 3);
-        assert_eq!(err(r.rename(b"empty", &adyn, b"loop")), Errno::EINVAL);
+        assert_eq!(err(r.rename(b"empty", &adyn, b"loop", 0)), Errno::EINVAL);
         // Hard links of one file: no-op.
         r.link(b"f3", &f1).unwrap();
-        r.rename(b"f2", &rdyn, b"f3").unwrap();
+        r.rename(b"f2", &rdyn, b"f3", 0).unwrap();
         assert_eq!(names(&r), ["empty", "f2", "f3"]);
         assert_eq!(f1.attr().unwrap().nlink, 2);
         // Renaming into a subdirectory.
-        r.rename(b"f3", &bdyn, b"moved").unwrap();
+        r.rename(b"f3", &bdyn, b"moved", 0).unwrap();
         assert_eq!(names(&bdyn), ["a", "moved"]);
         assert_eq!(names(&r), ["empty", "f2"]);
     }

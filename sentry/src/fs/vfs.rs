@@ -25,6 +25,9 @@ pub struct Dentry {
     pub name: Vec<u8>,
     /// The parent within the same mount; `None` for a mount root.
     pub parent: Option<Arc<Dentry>>,
+    /// Never in the directory under `name` (an O_TMPFILE file): paths of
+    /// it read "… (deleted)".
+    pub unnamed: bool,
 }
 
 impl Dentry {
@@ -34,6 +37,18 @@ impl Dentry {
             inode,
             name,
             parent,
+            unnamed: false,
+        })
+    }
+
+    /// A dentry for an inode that has no name in `parent` (O_TMPFILE):
+    /// `name` is only what paths of it show.
+    pub fn unnamed(inode: Arc<dyn Inode>, name: Vec<u8>, parent: Arc<Dentry>) -> Arc<Self> {
+        Arc::new(Dentry {
+            inode,
+            name,
+            parent: Some(parent),
+            unnamed: true,
         })
     }
 }

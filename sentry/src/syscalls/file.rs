@@ -7,6 +7,7 @@ use rvisor_syscalls::abi::{dirent64_reclen, encode_dirent64, Iovec, Siginfo, SI_
 
 use super::block_on;
 use crate::fs::fdtable::FdTable;
+use crate::fs::inotify::{self, Inotify};
 use crate::fs::pipe::Pipe;
 use crate::fs::{IoctlIo, OpenFile};
 use crate::kernel::task::TaskCtx;
@@ -88,7 +89,8 @@ fn read_into_user(
         return Err(Errno::EBADF);
     }
     let len = len.min(MAX_RW_COUNT);
-    if len == 0 {
+    if len == 0 && !file.ops.as_any().is::<Inotify>() {
+        // (inotify answers even an empty read: EINVAL when an event waits.)
         return Ok(0);
     }
     let len = user_prefix(ctx, addr, len, true)?;
@@ -284,16 +286,37 @@ fn write_from_user(
     Ok(done)
 }
 
+/// Reports `IN_ACCESS` for a read that returned `n` bytes (read and
+/// pread report only when data moved; readv and preadv always, as Linux).
+fn accessed(file: &OpenFile, n: u64, always: bool) -> u64 {
+    if n > 0 || always {
+        inotify::notify_file(file, libc::IN_ACCESS);
+    }
+    n
+}
+
+/// Reports `IN_MODIFY` for a write that moved `n` > 0 bytes.
+fn modified(file: &OpenFile, n: u64) -> u64 {
+    if n > 0 {
+        inotify::notify_file(file, libc::IN_MODIFY);
+    }
+    n
+}
+
 /// read.
 pub fn sys_read(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let f = files(ctx)?.get(a[0] as i32)?;
-    read_into_user(ctx, &f, a[1], a[2], None)
+    Ok(accessed(
+        &f,
+        read_into_user(ctx, &f, a[1], a[2], None)?,
+        false,
+    ))
 }
 
 /// write.
 pub fn sys_write(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let f = files(ctx)?.get(a[0] as i32)?;
-    write_from_user(ctx, &f, a[1], a[2], None)
+    Ok(modified(&f, write_from_user(ctx, &f, a[1], a[2], None)?))
 }
 
 fn pos_arg(v: u64) -> SysResult<u64> {
@@ -306,13 +329,15 @@ fn pos_arg(v: u64) -> SysResult<u64> {
 /// pread64.
 pub fn sys_pread64(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let f = files(ctx)?.get(a[0] as i32)?;
-    read_into_user(ctx, &f, a[1], a[2], Some(pos_arg(a[3])?))
+    let n = read_into_user(ctx, &f, a[1], a[2], Some(pos_arg(a[3])?))?;
+    Ok(accessed(&f, n, false))
 }
 
 /// pwrite64.
 pub fn sys_pwrite64(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let f = files(ctx)?.get(a[0] as i32)?;
-    write_from_user(ctx, &f, a[1], a[2], Some(pos_arg(a[3])?))
+    let n = write_from_user(ctx, &f, a[1], a[2], Some(pos_arg(a[3])?))?;
+    Ok(modified(&f, n))
 }
 
 fn read_iovecs(ctx: &TaskCtx, addr: u64, count: u64) -> SysResult<Vec<Iovec>> {
@@ -342,6 +367,24 @@ fn read_iovecs(ctx: &TaskCtx, addr: u64, count: u64) -> SysResult<Vec<Iovec>> {
 
 fn vec_io(ctx: &TaskCtx, a: [u64; 6], write: bool, positional: bool) -> SysResult<u64> {
     let f = files(ctx)?.get(a[0] as i32)?;
+    let n = vec_io_on(ctx, &f, a, write, positional)?;
+    Ok(if write {
+        modified(&f, n)
+    } else {
+        accessed(&f, n, true)
+    })
+}
+
+fn vec_io_on(
+    ctx: &TaskCtx,
+    f: &OpenFile,
+    a: [u64; 6],
+    write: bool,
+    positional: bool,
+) -> SysResult<u64> {
+    if f.is_path() || (write && !f.writable()) || (!write && !f.readable()) {
+        return Err(Errno::EBADF);
+    }
     let iovs = read_iovecs(ctx, a[1], a[2])?;
     let mut off = if positional {
         Some(pos_arg(a[3])?)
@@ -354,9 +397,9 @@ fn vec_io(ctx: &TaskCtx, a: [u64; 6], write: bool, positional: bool) -> SysResul
             continue;
         }
         let r = if write {
-            write_from_user(ctx, &f, iov.iov_base, iov.iov_len, off)
+            write_from_user(ctx, f, iov.iov_base, iov.iov_len, off)
         } else {
-            read_into_user(ctx, &f, iov.iov_base, iov.iov_len, off)
+            read_into_user(ctx, f, iov.iov_base, iov.iov_len, off)
         };
         match r {
             Ok(n) => {
@@ -402,6 +445,10 @@ pub fn sys_pwritev(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// lseek.
 pub fn sys_lseek(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let f = files(ctx)?.get(a[0] as i32)?;
+    if f.ops.as_any().is::<Inotify>() {
+        // noop_llseek: the position stays 0.
+        return Ok(0);
+    }
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
@@ -822,6 +869,9 @@ pub fn sys_getdents64(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     ctx.write_bytes(a[1], &out)?;
     *pos = idx as u64;
+    drop(pos);
+    drop(cache);
+    inotify::notify_file(&f, libc::IN_ACCESS);
     Ok(out.len() as u64)
 }
 

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use rvisor_syscalls::abi::{Statfs, Timespec};
 
 use super::file::files;
+use super::notify;
 use super::path::{fs_ctx, resolve_at};
 use super::perm;
+use crate::fs::inotify;
 use crate::fs::vfs::Location;
 use crate::fs::SetAttr;
 use crate::kernel::task::TaskCtx;
@@ -101,6 +103,7 @@ fn mkdir_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, mode: u32) -> SysResu
         .dentry
         .inode
         .mkdir(&name, ((mode & 0o7777) & !umask) | sgid, c.fsuid, gid)?;
+    notify::created(&parent, &name, true);
     Ok(0)
 }
 
@@ -143,6 +146,7 @@ fn mknod_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, mode: u32, dev: u64) 
             .inode
             .mknod(&name, kind | perm_bits, dev, c.fsuid, c.fsgid)?;
     }
+    notify::created(&parent, &name, false);
     Ok(0)
 }
 
@@ -174,6 +178,7 @@ fn unlink_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, dir: bool) -> SysRes
     }
     sticky_ok(ctx, &parent, &victim)?;
     let is_dir = victim.attr()?.is_dir();
+    let watched = notify::target(&victim).map(|v| (v, notify::target(&parent)));
     if dir {
         if !is_dir {
             return Err(Errno::ENOTDIR);
@@ -187,6 +192,9 @@ fn unlink_common(ctx: &TaskCtx, dirfd: i32, path_addr: u64, dir: bool) -> SysRes
             return Err(Errno::ENOTDIR);
         }
         parent.dentry.inode.unlink(&name)?;
+    }
+    if let Some((v, d)) = watched {
+        notify::removed(ctx, d, &name, v, &victim);
     }
     Ok(0)
 }
@@ -218,28 +226,100 @@ fn rename_common(
     newp: u64,
     flags: u32,
 ) -> SysResult<u64> {
-    if flags != 0 {
-        // RENAME_NOREPLACE / EXCHANGE / WHITEOUT come with the overlay.
+    const NOREPLACE: u32 = libc::RENAME_NOREPLACE;
+    const EXCHANGE: u32 = libc::RENAME_EXCHANGE;
+    const WHITEOUT: u32 = libc::RENAME_WHITEOUT;
+    if flags & !(NOREPLACE | EXCHANGE | WHITEOUT) != 0
+        || (flags & (NOREPLACE | WHITEOUT) != 0 && flags & EXCHANGE != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    if flags & WHITEOUT != 0 {
+        // No file system of the sandbox keeps whiteout device nodes (the
+        // overlay records its whiteouts itself, as Linux overlayfs refuses
+        // RENAME_WHITEOUT too).
         return Err(Errno::EINVAL);
     }
     let op = ctx.read_path(oldp)?;
     let np = ctx.read_path(newp)?;
     let (opar, oname) = parent_for_change(ctx, olddir, &op)?;
     let (npar, nname) = parent_for_change(ctx, newdir, &np)?;
-    if oname == b"." || oname == b".." || nname == b"." || nname == b".." {
-        return Err(Errno::EBUSY);
-    }
-    let victim = ctx.kernel().vfs.lookup_child(&opar, &oname)?;
-    if opar.mount.id != npar.mount.id || victim.mount.id != opar.mount.id {
+    if opar.mount.id != npar.mount.id {
         return Err(Errno::EXDEV);
     }
-    check_writable_mount(&opar)?;
-    sticky_ok(ctx, &opar, &victim)?;
-    if let Ok(target) = ctx.kernel().vfs.lookup_child(&npar, &nname) {
-        sticky_ok(ctx, &npar, &target)?;
+    if oname == b"." || oname == b".." {
+        return Err(Errno::EBUSY);
     }
+    if nname == b"." || nname == b".." {
+        return Err(if flags & NOREPLACE != 0 {
+            Errno::EEXIST
+        } else {
+            Errno::EBUSY
+        });
+    }
+    check_writable_mount(&opar)?;
+    let victim = ctx.kernel().vfs.lookup_child(&opar, &oname)?;
+    if victim.mount.id != opar.mount.id {
+        return Err(Errno::EXDEV);
+    }
+    let target = match ctx.kernel().vfs.lookup_child(&npar, &nname) {
+        Ok(t) => Some(t),
+        Err(e) if e == Errno::ENOENT => None,
+        Err(e) => return Err(e),
+    };
+    if flags & NOREPLACE != 0 && target.is_some() {
+        return Err(Errno::EEXIST);
+    }
+    let vattr = victim.attr()?;
+    let tattr = target.as_ref().map(|t| t.attr()).transpose()?;
+    if flags & EXCHANGE != 0 {
+        match &tattr {
+            None => return Err(Errno::ENOENT),
+            Some(t) if !t.is_dir() && np.ends_with(b"/") => return Err(Errno::ENOTDIR),
+            Some(_) => {}
+        }
+    }
+    if !vattr.is_dir() && (op.ends_with(b"/") || (flags & EXCHANGE == 0 && np.ends_with(b"/"))) {
+        return Err(Errno::ENOTDIR);
+    }
+    if tattr.is_some_and(|t| (t.dev, t.ino) == (vattr.dev, vattr.ino)) {
+        // Two names of one inode: rename(2) does nothing.
+        return Ok(0);
+    }
+    sticky_ok(ctx, &opar, &victim)?;
+    if let Some(t) = &target {
+        sticky_ok(ctx, &npar, t)?;
+    }
+    let watched = inotify::active().then(|| {
+        (
+            inotify::Target::of(&vattr),
+            tattr.as_ref().map(inotify::Target::of),
+            notify::target(&opar),
+            notify::target(&npar),
+        )
+    });
     let new_dir_inode: Arc<dyn crate::fs::Inode> = npar.dentry.inode.clone();
-    opar.dentry.inode.rename(&oname, &new_dir_inode, &nname)?;
+    opar.dentry.inode.rename(
+        &oname,
+        &new_dir_inode,
+        &nname,
+        flags & (NOREPLACE | EXCHANGE),
+    )?;
+    if let Some((src, dst, od, nd)) = watched {
+        if flags & EXCHANGE != 0 {
+            if let Some(dst) = dst {
+                notify::exchanged((od, &oname), (nd, &nname), src, dst);
+            }
+        } else {
+            notify::moved(
+                ctx,
+                (od, &oname),
+                (nd, &nname),
+                src,
+                dst.zip(target.as_ref()),
+            );
+        }
+    }
     Ok(0)
 }
 
@@ -253,7 +333,8 @@ pub fn sys_renameat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     rename_common(ctx, a[0] as i32, a[1], a[2] as i32, a[3], 0)
 }
 
-/// renameat2 (flags 0 only for now).
+/// renameat2: RENAME_NOREPLACE and RENAME_EXCHANGE (RENAME_WHITEOUT:
+/// EINVAL).
 pub fn sys_renameat2(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     rename_common(ctx, a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32)
 }
@@ -274,6 +355,7 @@ fn symlink_common(ctx: &TaskCtx, target_addr: u64, dirfd: i32, path_addr: u64) -
         .dentry
         .inode
         .symlink(&name, &target, c.fsuid, c.fsgid)?;
+    notify::created(&parent, &name, false);
     Ok(0)
 }
 
@@ -332,6 +414,10 @@ fn link_common(
     }
     check_writable_mount(&parent)?;
     parent.dentry.inode.link(&name, &src.dentry.inode)?;
+    if let Some(t) = notify::target(&src) {
+        inotify::notify_inode(t, libc::IN_ATTRIB);
+        notify::created(&parent, &name, false);
+    }
     Ok(0)
 }
 
@@ -370,7 +456,26 @@ fn setattr_checked(ctx: &TaskCtx, loc: &Location, mut change: SetAttr) -> SysRes
         }
     }
     loc.dentry.inode.setattr(&change)?;
+    inotify::notify_path(loc, change_mask(&change));
     Ok(0)
+}
+
+/// The inotify events of an attribute change (Linux's `fsnotify_change`).
+fn change_mask(c: &SetAttr) -> u32 {
+    let mut m = 0;
+    if c.uid.is_some() || c.gid.is_some() || c.mode.is_some() {
+        m |= libc::IN_ATTRIB;
+    }
+    if c.size.is_some() {
+        m |= libc::IN_MODIFY;
+    }
+    match (c.atime.is_some(), c.mtime.is_some()) {
+        (true, true) => m |= libc::IN_ATTRIB,
+        (true, false) => m |= libc::IN_ACCESS,
+        (false, true) => m |= libc::IN_MODIFY,
+        (false, false) => {}
+    }
+    m
 }
 
 /// chmod.
@@ -486,6 +591,7 @@ fn truncate_loc(loc: &Location, len: u64) -> SysResult<u64> {
         size: Some(len),
         ..Default::default()
     })?;
+    inotify::notify_path(loc, libc::IN_MODIFY);
     Ok(0)
 }
 
@@ -574,6 +680,7 @@ pub fn sys_utimensat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Ok(0);
     }
     loc.dentry.inode.setattr(&change)?;
+    inotify::notify_path(&loc, change_mask(&change));
     Ok(0)
 }
 

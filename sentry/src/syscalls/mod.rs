@@ -14,6 +14,7 @@ pub mod mem;
 pub mod misc;
 pub mod mount;
 pub mod net;
+pub mod notify;
 pub mod path;
 pub mod perm;
 pub mod poll;
@@ -240,7 +241,12 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_sendfile => transfer::sys_sendfile,
         SYS_copy_file_range => transfer::sys_copy_file_range,
         SYS_splice => transfer::sys_splice,
+        SYS_tee => transfer::sys_tee,
         SYS_creat => path::sys_creat,
+        SYS_inotify_init => notify::sys_inotify_init,
+        SYS_inotify_init1 => notify::sys_inotify_init1,
+        SYS_inotify_add_watch => notify::sys_inotify_add_watch,
+        SYS_inotify_rm_watch => notify::sys_inotify_rm_watch,
         _ => return None,
     };
     Some(h)

@@ -148,6 +148,7 @@ fn read_addr(ctx: &TaskCtx, addr: u64, len: u64, create: bool) -> SysResult<Unix
             c.fsuid,
             c.fsgid,
         )?;
+        super::notify::created(&parent, &name, false);
         let at = inode.attr()?;
         return Ok(UnixName::Path((at.dev, at.ino), p));
     }

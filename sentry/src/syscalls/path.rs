@@ -6,7 +6,9 @@ use std::sync::Arc;
 use rvisor_syscalls::abi::{Stat, Statx, StatxTimestamp};
 
 use super::file::{files, install};
+use super::notify;
 use super::perm;
+use crate::fs::inotify;
 use crate::fs::vfs::Location;
 use crate::fs::{Attr, OpenFile};
 use crate::kernel::task::TaskCtx;
@@ -123,15 +125,27 @@ const OPEN_FLAGS: u32 = (libc::O_ACCMODE
     | libc::O_PATH
     | libc::O_TMPFILE) as u32;
 
+/// The bit that makes `O_TMPFILE` (which also carries `O_DIRECTORY`).
+const TMPFILE_BIT: u32 = (libc::O_TMPFILE & !libc::O_DIRECTORY) as u32;
+
 fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResult<u64> {
     let flags = flags & OPEN_FLAGS;
-    if flags & libc::O_TMPFILE as u32 == libc::O_TMPFILE as u32 {
-        return Err(Errno::EOPNOTSUPP);
-    }
     let path_only = flags & libc::O_PATH as u32 != 0;
     let acc = flags & libc::O_ACCMODE as u32;
+    if !path_only && flags & TMPFILE_BIT != 0 {
+        // O_PATH drops every other flag, O_TMPFILE included.
+        if flags & (TMPFILE_BIT | libc::O_DIRECTORY as u32 | libc::O_CREAT as u32)
+            != libc::O_TMPFILE as u32
+            || acc == libc::O_RDONLY as u32
+        {
+            return Err(Errno::EINVAL);
+        }
+    }
     if acc == 3 && !path_only {
         return Err(Errno::EINVAL);
+    }
+    if !path_only && flags & TMPFILE_BIT != 0 {
+        return open_tmpfile(ctx, dirfd, path, flags, mode);
     }
     let creat = flags & libc::O_CREAT as u32 != 0 && !path_only;
     let follow = flags & libc::O_NOFOLLOW as u32 == 0;
@@ -184,6 +198,7 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
                     cr.fsuid,
                     gid,
                 )?;
+                notify::created(&parent, &name, false);
                 let dentry =
                     crate::fs::vfs::Dentry::new(inode, name.clone(), Some(parent.dentry.clone()));
                 let loc = Location {
@@ -205,7 +220,7 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
                             | libc::O_CLOEXEC) as u32,
                     Some(loc),
                 );
-                return install(ctx, file, flags & libc::O_CLOEXEC as u32 != 0);
+                return install_opened(ctx, file, flags, false);
             }
             Err(e) => return Err(e),
         }
@@ -261,7 +276,70 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
     }
     let ops = loc.dentry.inode.clone().open(flags)?;
     let file = OpenFile::new(ops, status_flags, Some(loc));
-    install(ctx, file, flags & libc::O_CLOEXEC as u32 != 0)
+    let truncated = attr.is_reg() && flags & libc::O_TRUNC as u32 != 0;
+    install_opened(ctx, file, flags, truncated)
+}
+
+/// O_TMPFILE: an unnamed regular file on the file system of the directory
+/// `path` names. Its dentry is "#<ino>" in that directory, never hashed,
+/// so /proc/PID/fd shows "<dir>/#<ino> (deleted)" as on Linux, and
+/// `linkat` (AT_EMPTY_PATH, or the /proc/PID/fd link followed) can name it
+/// once unless O_EXCL was given.
+fn open_tmpfile(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResult<u64> {
+    let follow = flags & libc::O_NOFOLLOW as u32 == 0;
+    let dir = resolve_at(ctx, dirfd, path, follow, false)?;
+    let dattr = dir.attr()?;
+    if !dattr.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if dir.mount.readonly {
+        return Err(Errno::EROFS);
+    }
+    let cr = creds(ctx)?;
+    if !perm::may_access(&cr, &dattr, perm::W | perm::X) {
+        return Err(Errno::EACCES);
+    }
+    let gid = if dattr.mode & libc::S_ISGID != 0 {
+        dattr.gid
+    } else {
+        cr.fsgid
+    };
+    let umask = fs_ctx(ctx)?.umask;
+    let linkable = flags & libc::O_EXCL as u32 == 0;
+    let inode = dir
+        .dentry
+        .inode
+        .tmpfile((mode & 0o7777) & !umask, cr.fsuid, gid, linkable)?;
+    let name = format!("#{}", inode.attr()?.ino).into_bytes();
+    let loc = Location {
+        mount: dir.mount.clone(),
+        dentry: crate::fs::vfs::Dentry::unnamed(inode, name, dir.dentry.clone()),
+    };
+    let open_flags = flags & !(TMPFILE_BIT | (libc::O_DIRECTORY | libc::O_CREAT) as u32);
+    let ops = loc.dentry.inode.clone().open(open_flags)?;
+    // F_GETFL shows O_TMPFILE, as on Linux.
+    let status = flags
+        & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC) as u32;
+    let file = OpenFile::new(ops, status, Some(loc));
+    install_opened(ctx, file, flags, false)
+}
+
+/// Installs a file just opened by path and reports `IN_OPEN` (then
+/// `IN_MODIFY` when an existing file was truncated, as Linux does).
+fn install_opened(
+    ctx: &TaskCtx,
+    file: Arc<OpenFile>,
+    flags: u32,
+    truncated: bool,
+) -> SysResult<u64> {
+    let fd = install(ctx, file.clone(), flags & libc::O_CLOEXEC as u32 != 0)?;
+    if inotify::active() {
+        inotify::notify_file(&file, libc::IN_OPEN);
+        if truncated {
+            inotify::notify_file(&file, libc::IN_MODIFY);
+        }
+    }
+    Ok(fd)
 }
 
 /// The open file of an O_PATH descriptor: only stat and use as a dirfd.

@@ -1,5 +1,5 @@
-//! In-kernel copies between descriptors: sendfile, copy_file_range and
-//! splice. Data moves through a sentry buffer between the two files'
+//! In-kernel copies between descriptors: sendfile, copy_file_range,
+//! splice and tee. Data moves through a sentry buffer between the two files'
 //! operations; the workload's memory is never touched except for offsets.
 
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use rvisor_syscalls::abi::{Siginfo, SI_KERNEL};
 
 use super::block_on;
 use super::file::{files, MAX_RW_COUNT};
+use crate::fs::inotify;
 use crate::fs::OpenFile;
 use crate::kernel::task::{TaskCtx, ERESTARTSYS};
 use crate::{Errno, SysResult};
@@ -53,6 +54,24 @@ fn advance(file: &OpenFile, at: &mut At, n: u64) -> SysResult<()> {
 /// for the first byte (like Linux, a partial transfer is returned rather
 /// than waiting again).
 fn transfer(
+    ctx: &TaskCtx,
+    src: &Arc<OpenFile>,
+    from: At,
+    dst: &Arc<OpenFile>,
+    to: At,
+    count: u64,
+    nonblock: bool,
+) -> SysResult<(u64, At, At)> {
+    let r = copy(ctx, src, from, dst, to, count, nonblock)?;
+    if r.0 > 0 {
+        inotify::notify_file(src, libc::IN_ACCESS);
+        inotify::notify_file(dst, libc::IN_MODIFY);
+    }
+    Ok(r)
+}
+
+/// The copy loop of [`transfer`].
+fn copy(
     ctx: &TaskCtx,
     src: &Arc<OpenFile>,
     mut from: At,
@@ -220,4 +239,54 @@ pub fn sys_splice(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     write_off(ctx, a[1], &from)?;
     write_off(ctx, a[3], &to)?;
     Ok(n)
+}
+
+/// tee(fd_in, fd_out, len, flags): duplicates up to `len` bytes at the
+/// front of one pipe onto the end of another without consuming them.
+pub fn sys_tee(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[3] as u32;
+    if flags
+        & !(libc::SPLICE_F_MOVE
+            | libc::SPLICE_F_NONBLOCK
+            | libc::SPLICE_F_MORE
+            | libc::SPLICE_F_GIFT)
+        != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let len = a[2].min(MAX_RW_COUNT) as usize;
+    if len == 0 {
+        return Ok(0);
+    }
+    let t = files(ctx)?;
+    let inp = t.get(a[0] as i32)?;
+    let out = t.get(a[1] as i32)?;
+    if inp.is_path() || out.is_path() || !inp.readable() || !out.writable() {
+        return Err(Errno::EBADF);
+    }
+    let pipe_of = |f: &OpenFile| {
+        f.ops
+            .as_any()
+            .downcast_ref::<crate::fs::pipe::PipeEnd>()
+            .map(|e| e.pipe().clone())
+    };
+    let (Some(ip), Some(op)) = (pipe_of(&inp), pipe_of(&out)) else {
+        return Err(Errno::EINVAL);
+    };
+    if Arc::ptr_eq(&ip, &op) {
+        return Err(Errno::EINVAL);
+    }
+    let nonblock = flags & libc::SPLICE_F_NONBLOCK != 0 || inp.nonblocking() || out.nonblocking();
+    let r = if nonblock {
+        ip.tee_into(&op, len)
+    } else {
+        block_on(ctx, &[inp.ops.as_ref(), out.ops.as_ref()], None, || {
+            ip.tee_into(&op, len)
+        })
+    };
+    if r == Err(Errno::EPIPE) {
+        ctx.task
+            .send_signal(Siginfo::kill(libc::SIGPIPE, SI_KERNEL, 0, 0));
+    }
+    Ok(r? as u64)
 }
