@@ -22,6 +22,48 @@ const CHUNK: usize = 1 << 20;
 /// and workload memory inside the stub; smaller ones are cheaper copied
 /// through the sentry than the extra injected calls.
 const DIRECT_MIN: u64 = 64 << 10;
+/// A sentry thread's reusable transfer buffer for read/write: copying
+/// through a fresh megabyte per call cost more in allocation, page faults and
+/// zeroing than the copy itself. Taken out of the thread-local slot for the
+/// duration of one call (a nested call gets a fresh one) and put back when
+/// dropped; its contents are always overwritten before use.
+struct IoBuf {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+thread_local! {
+    static IO_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl IoBuf {
+    /// A buffer of `len` bytes (at most [`CHUNK`]).
+    fn take(len: usize) -> IoBuf {
+        let mut buf = IO_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        IoBuf { buf, len }
+    }
+
+    fn as_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[..self.len]
+    }
+}
+
+impl Drop for IoBuf {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        IO_BUF.with(|b| {
+            if let Ok(mut slot) = b.try_borrow_mut() {
+                if slot.capacity() < buf.capacity() {
+                    *slot = buf;
+                }
+            }
+        });
+    }
+}
+
 /// Largest iovec count (UIO_MAXIOV).
 pub const UIO_MAXIOV: u64 = 1024;
 
@@ -119,7 +161,8 @@ fn read_into_user(
         // The stub could not take the descriptor: copy through the sentry.
     }
     let mut done = 0u64;
-    let mut buf = vec![0u8; (len as usize).min(CHUNK)];
+    let mut io = IoBuf::take((len as usize).min(CHUNK));
+    let buf = io.as_mut();
     loop {
         let want = ((len - done) as usize).min(CHUNK);
         let at = match (&off, &pos_guard) {
@@ -234,7 +277,10 @@ fn write_from_user(
     let mut done = 0u64;
     while done < len {
         let want = ((len - done) as usize).min(CHUNK);
-        let data = ctx.read_bytes(addr + done, want)?;
+        let mut io = IoBuf::take(want);
+        let data = io.as_mut();
+        ctx.read_into(addr + done, data)?;
+        let data = &*data;
         let mut sent = 0usize;
         while sent < data.len() {
             let at = match (&off, &pos_guard) {
