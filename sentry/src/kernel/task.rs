@@ -90,6 +90,7 @@ pub fn new_group_inner(
         did_exec: false,
         child_times: (0, 0),
         itimer_real: Default::default(),
+        ctty: None,
     }
 }
 
@@ -162,13 +163,30 @@ pub fn run_init(
         vfork_done: None,
         pdeathsig: 0,
     };
-    let Some(task) = kernel.new_task(None, |pid| new_group_inner(None, pid, pid, creds), inner)
-    else {
+    let console = kernel.console();
+    let Some(task) = kernel.new_task(
+        None,
+        |pid| {
+            let mut g = new_group_inner(None, pid, pid, creds);
+            // init leads the first session; the console (if any) is its
+            // controlling terminal with init's group in the foreground.
+            if let Some(t) = &console {
+                let _ = t.with_control(|c| {
+                    c.session = Some(pid);
+                    c.pgrp = Some(pid);
+                });
+                g.ctty = Some(t.clone());
+            }
+            g
+        },
+        inner,
+    ) else {
         kernel.set_init_exited(ExitStatus::Exited(126));
         return;
     };
     task.set_host(&stub);
     crate::fs::procfs::set_current(task.tg.tgid, task.tid);
+    super::set_current_task(&task);
     let regs = stub.scratch_regs();
     let mut ctx = TaskCtx {
         task,
@@ -538,6 +556,14 @@ impl TaskCtx {
                 match default_action(sig) {
                     DefaultAction::Ignore | DefaultAction::Continue => continue,
                     DefaultAction::Stop => {
+                        // Terminal stop signals do nothing to an orphaned
+                        // process group (POSIX; Linux's get_signal).
+                        if sig != libc::SIGSTOP {
+                            let pgid = self.task.tg.inner.lock().map(|g| g.pgid).unwrap_or(0);
+                            if crate::tty::jobctl::pgrp_orphaned(self.kernel(), pgid) {
+                                continue;
+                            }
+                        }
                         self.group_stop(sig);
                         continue;
                     }
@@ -897,6 +923,15 @@ impl TaskCtx {
         let tg = self.task.tg.clone();
         super::reclock::table().release(super::reclock::Owner::Process(tg.tgid), None);
         let kernel = self.kernel().clone();
+        // A session leader's exit takes the session's controlling
+        // terminal away (its foreground group gets SIGHUP).
+        let leader = tg.inner.lock().map(|g| g.sid == tg.tgid).unwrap_or(false);
+        if leader {
+            crate::tty::jobctl::disassociate(&kernel, &tg, true);
+        }
+        if let Ok(mut g) = tg.inner.lock() {
+            g.ctty = None;
+        }
         if let Ok(i) = self.task.inner.lock() {
             i.files.clear();
         }

@@ -86,6 +86,9 @@ fn read_into_user(
     if off.is_some() && !seekable {
         return Err(Errno::ESPIPE);
     }
+    if super::tty::is_tty(file.ops.as_ref()) {
+        return super::tty::read(ctx, file, addr, len);
+    }
     let mut done = 0u64;
     let mut buf = vec![0u8; (len as usize).min(CHUNK)];
     let mut pos_guard = if off.is_none() && seekable {
@@ -151,6 +154,9 @@ fn write_from_user(
     let seekable = file.ops.seekable();
     if off.is_some() && !seekable {
         return Err(Errno::ESPIPE);
+    }
+    if super::tty::is_tty(file.ops.as_ref()) {
+        return super::tty::write(ctx, file, addr, len);
     }
     let append = file.flags() & libc::O_APPEND as u32 != 0;
     let mut pos_guard = if off.is_none() && seekable {
@@ -686,6 +692,7 @@ pub fn sys_ioctl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             Ok(0)
         }
         libc::FIOASYNC => Err(Errno::EINVAL),
+        _ if super::tty::is_tty(f.ops.as_ref()) => super::tty::ioctl(ctx, &f, cmd, a[2]),
         _ => f.ops.ioctl(cmd, a[2], &mut CtxIo(ctx)),
     }
 }

@@ -683,6 +683,7 @@ pub fn sys_setsid(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
     }
     g.pgid = me;
     g.sid = me;
+    g.ctty = None;
     Ok(me as u64)
 }
 
@@ -895,9 +896,16 @@ fn do_clone(
     drop(parent_inner);
 
     let parent_tg = ctx.task.tg.clone();
-    let (pgid, sid, creds, rlimits, exe) = {
+    let (pgid, sid, creds, rlimits, exe, ctty) = {
         let g = parent_tg.inner.lock().map_err(|_| Errno::EIO)?;
-        (g.pgid, g.sid, g.creds.clone(), g.rlimits, g.exe.clone())
+        (
+            g.pgid,
+            g.sid,
+            g.creds.clone(),
+            g.rlimits,
+            g.exe.clone(),
+            g.ctty.clone(),
+        )
     };
     let real_parent = if flags & libc::CLONE_PARENT as u64 != 0 {
         parent_tg
@@ -922,6 +930,7 @@ fn do_clone(
                 g.rlimits = rlimits;
                 g.exit_signal = exit_signal;
                 g.exe = exe;
+                g.ctty = ctty;
                 g
             },
             child_inner,
@@ -1026,6 +1035,7 @@ fn child_main(
     task.set_host(&stub);
     stub.pin_with_tracer();
     crate::fs::procfs::set_current(task.tg.tgid, task.tid);
+    crate::kernel::set_current_task(&task);
     let ctx = TaskCtx {
         task,
         stub,
