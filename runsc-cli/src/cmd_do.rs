@@ -283,6 +283,7 @@ impl HostTerminal {
         Ok(Console {
             input: dup(0)?,
             output: dup(out)?,
+            size: None,
             winsize: Some(dup(0)?),
             signals: Some(signals),
             on_signal: Some(Box::new(move |sig| {

@@ -9,6 +9,7 @@
 #include "common.h"
 
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
@@ -318,6 +319,25 @@ int main(void) {
     tn = ttyname(peer);
     printf("TIOCGPTPEER slave ttyname == ptsname: %s\n", yesno(tn && strcmp(tn, name) == 0));
     close(peer);
+
+    /* Bad pointers fail with EFAULT. */
+    report("TCGETS to a bad pointer", ioctl(s, TCGETS, (void *)8));
+    report("TIOCSWINSZ from a bad pointer", ioctl(m, TIOCSWINSZ, (void *)8));
+    report("TIOCGPTN to a bad pointer", ioctl(m, TIOCGPTN, (void *)8));
+
+    /* epoll sees the master become readable when the slave writes. */
+    int ep = epoll_create1(0);
+    CHECK(ep >= 0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 7};
+    CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, m, &ev) == 0);
+    struct epoll_event evo;
+    report("epoll before output", epoll_wait(ep, &evo, 1, 100));
+    write_all(s, "e", 1);
+    int nev = epoll_wait(ep, &evo, 1, 2000);
+    printf("epoll after output: %d events, data %u, EPOLLIN %s\n", nev, evo.data.u32,
+           yesno(evo.events & EPOLLIN));
+    drain(m);
+    close(ep);
 
     termios_section(m, s);
     canonical_section(m, s);

@@ -789,3 +789,30 @@ fn create_with_a_console_socket_and_input() {
     let out = rvisor(&root, &["delete", "con2"]);
     assert!(out.status.success(), "{}", show("delete", &out));
 }
+
+#[test]
+fn run_with_a_terminal_in_the_foreground() {
+    // No console socket: `run` lends its own stdio (here not a terminal)
+    // to the container's terminal, sized by consoleSize.
+    let dir = test_dir("console-fg");
+    let b = bundle(&dir, &["sh", "-c", "tty; stty size; echo err >&2"]);
+    let mut cfg = read_config(&b);
+    cfg["process"]["terminal"] = true.into();
+    cfg["process"]["consoleSize"] = serde_json::json!({"height": 10, "width": 20});
+    write_config(&b, &cfg);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(&root, &["run", "--bundle", b.to_str().unwrap(), "fg1"]);
+    assert_eq!(shell_status(&out.status), 0, "{}", show("run", &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "/dev/pts/0\r\n10 20\r\nerr\r\n"
+    );
+    // Detached, it needs a console socket.
+    let out = rvisor(
+        &root,
+        &["run", "-d", "--bundle", b.to_str().unwrap(), "fg2"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show("run -d", &out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("console-socket"));
+}

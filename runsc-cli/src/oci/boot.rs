@@ -38,6 +38,7 @@ use rvisor_sentry::fs::vfs::Location;
 use rvisor_sentry::kernel::signal::{default_action, send_to_group, DefaultAction, SIG_DFL};
 use rvisor_sentry::kernel::{Creds, Kernel};
 use rvisor_sentry::tty::bridge::{sync_winsize, Console};
+use rvisor_sentry::tty::Winsize;
 use rvisor_syscalls::abi::{Siginfo, SI_USER};
 
 use super::control::{self, Request};
@@ -196,7 +197,7 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
         });
     }
     let sandbox_console = match &console {
-        Some(c) => match c.console() {
+        Some(c) => match c.console(plan.console_size) {
             Ok(x) => Some(x),
             Err(e) => {
                 c.restore();
@@ -474,13 +475,20 @@ impl HostConsole {
         Ok(c)
     }
 
-    /// The console for the sandbox.
-    fn console(&self) -> Result<Console> {
+    /// The console for the sandbox; `size` is process.consoleSize (the
+    /// host terminal's size, if there is one, wins).
+    fn console(&self, size: Option<(u16, u16)>) -> Result<Console> {
         // SAFETY: isatty only inspects the descriptor.
         let tty = unsafe { libc::isatty(0) == 1 };
         Ok(Console {
             input: dup(0)?,
             output: dup(1)?,
+            size: size.map(|(row, col)| Winsize {
+                row,
+                col,
+                xpixel: 0,
+                ypixel: 0,
+            }),
             winsize: if tty { Some(dup(0)?) } else { None },
             signals: match &self.signals {
                 Some(s) => Some(s.try_clone().context("signalfd")?),

@@ -38,6 +38,8 @@ pub struct Console {
     pub input: OwnedFd,
     /// Where the terminal's output goes.
     pub output: OwnedFd,
+    /// The window size to start with (before `winsize` is read).
+    pub size: Option<Winsize>,
     /// A host terminal whose window size the emulated one follows.
     pub winsize: Option<OwnedFd>,
     /// A signalfd with the host signals to watch: SIGWINCH re-reads the
@@ -96,6 +98,9 @@ impl Bridge {
     /// Connects `console` to `master` and starts the two threads.
     pub fn start(console: Console, master: Arc<MasterFile>) -> io::Result<Bridge> {
         let term = master.terminal().clone();
+        if let Some(ws) = console.size {
+            let _ = term.set_winsize(ws);
+        }
         if let Some(w) = &console.winsize {
             sync_winsize(&term, w.as_raw_fd());
         }
@@ -110,6 +115,7 @@ impl Bridge {
             winsize,
             signals,
             on_signal,
+            ..
         } = console;
         {
             let term = term.clone();
