@@ -208,6 +208,40 @@ static void session_leader(const char *name) {
     sigprocmask(SIG_SETMASK, &old, NULL);
     printf("foreground is ours again: %s\n", yesno(tcgetpgrp(s) == me));
 
+    /* A stopped group orphaned by its parent's exit gets SIGHUP+SIGCONT. */
+    int orph[2];
+    CHECK(pipe(orph) == 0);
+    fflush(stdout);
+    pid_t mid = fork();
+    if (mid == 0) {
+        pid_t x = fork();
+        if (x == 0) {
+            setpgid(0, 0);
+            got_hup = got_cont = 0;
+            handle(SIGHUP);
+            handle(SIGCONT);
+            raise(SIGTSTP);
+            /* Continued: by the orphaning (or never, then killed below). */
+            wait_flag(&got_hup, 3000);
+            char r = got_hup ? 'H' : 'h';
+            write_all(orph[1], &r, 1);
+            _exit(0);
+        }
+        setpgid(x, x);
+        int xs;
+        CHECK(waitpid(x, &xs, WUNTRACED) == x);
+        print_status("orphan-to-be", xs);
+        _exit(0);
+    }
+    CHECK(waitpid(mid, &st, 0) == mid);
+    close(orph[1]);
+    struct pollfd op = {orph[0], POLLIN, 0};
+    char orr = '?';
+    if (poll(&op, 1, 5000) == 1)
+        CHECK(read(orph[0], &orr, 1) == 1);
+    printf("stopped orphaned group got SIGHUP and went on: %s\n", yesno(orr == 'H'));
+    close(orph[0]);
+
     /* A foreground child of ours hears SIGHUP when we exit. */
     fflush(stdout);
     g = fork();

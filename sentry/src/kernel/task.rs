@@ -973,6 +973,7 @@ impl TaskCtx {
                     }
                 }
             }
+            crate::tty::jobctl::orphan_stopped_groups(&kernel, &tg, &children);
             if let Ok(mut ii) = init.inner.lock() {
                 ii.children.extend(children);
             }

@@ -215,7 +215,15 @@ pub fn hangup_session(kernel: &Kernel, term: &Arc<Terminal>, sid: i32) {
 /// Whether process group `pgid` is orphaned: no member has a parent in
 /// another group of the same session (Linux's `will_become_orphaned_pgrp`).
 pub fn pgrp_orphaned(kernel: &Kernel, pgid: i32) -> bool {
+    pgrp_orphaned_without(kernel, pgid, None)
+}
+
+/// [`pgrp_orphaned`], not counting process `ignore` (which is exiting).
+fn pgrp_orphaned_without(kernel: &Kernel, pgid: i32, ignore: Option<i32>) -> bool {
     for g in kernel.groups() {
+        if Some(g.tgid) == ignore {
+            continue;
+        }
         let (parent, sid) = match g.inner.lock() {
             Ok(i) if i.pgid == pgid && i.zombie.is_none() => {
                 (i.parent.as_ref().and_then(|p| p.upgrade()), i.sid)
@@ -233,6 +241,60 @@ pub fn pgrp_orphaned(kernel: &Kernel, pgid: i32) -> bool {
         }
     }
     true
+}
+
+/// Whether a process of group `pgid` is stopped.
+fn has_stopped_jobs(kernel: &Kernel, pgid: i32) -> bool {
+    kernel.groups().iter().any(|g| {
+        g.inner
+            .lock()
+            .map(|i| i.pgid == pgid && i.stopped && i.zombie.is_none())
+            .unwrap_or(false)
+    })
+}
+
+/// Process `tg` exits (its children already reparented): a process group
+/// that it kept from being orphaned — its own, or one of its children's —
+/// and that has stopped members gets SIGHUP and SIGCONT, so that nothing
+/// stays stopped with no one left to continue it (POSIX; Linux's
+/// `kill_orphaned_pgrp`).
+pub fn orphan_stopped_groups(kernel: &Kernel, tg: &ThreadGroup, children: &[Arc<ThreadGroup>]) {
+    let (pgid, sid, parent) = match tg.inner.lock() {
+        Ok(g) => (g.pgid, g.sid, g.parent.as_ref().and_then(|p| p.upgrade())),
+        Err(_) => return,
+    };
+    let hup = |pg: i32| {
+        signal_pgrp(kernel, pg, libc::SIGHUP);
+        signal_pgrp(kernel, pg, libc::SIGCONT);
+    };
+    let mut done = Vec::new();
+    for c in children {
+        let (cpg, csid) = match c.inner.lock() {
+            Ok(i) if i.zombie.is_none() => (i.pgid, i.sid),
+            _ => continue,
+        };
+        if cpg != pgid
+            && csid == sid
+            && !done.contains(&cpg)
+            && pgrp_orphaned_without(kernel, cpg, Some(tg.tgid))
+            && has_stopped_jobs(kernel, cpg)
+        {
+            done.push(cpg);
+            hup(cpg);
+        }
+    }
+    let Some(p) = parent else { return };
+    let (ppg, psid) = match p.inner.lock() {
+        Ok(i) => (i.pgid, i.sid),
+        Err(_) => return,
+    };
+    if ppg != pgid
+        && psid == sid
+        && pgrp_orphaned_without(kernel, pgid, Some(tg.tgid))
+        && has_stopped_jobs(kernel, pgid)
+    {
+        hup(pgid);
+    }
 }
 
 /// The session of process group (or process) `n`, for TIOCSPGRP.
