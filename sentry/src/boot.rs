@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rvisor_gofer::client::GoferClient;
 
 use crate::fs::devfs::new_devfs;
+use crate::fs::devpts::{new_devpts, open_slave, TTY_GID};
 use crate::fs::gofer::GoferInode;
 use crate::fs::host::HostFile;
 use crate::fs::overlay::new_overlay;
@@ -16,6 +17,7 @@ use crate::fs::tmpfs::Tmpfs;
 use crate::fs::vfs::Vfs;
 use crate::fs::{FdTable, OpenFile};
 use crate::kernel::{Creds, ExitStatus, FsContext, Kernel, KernelConfig};
+use crate::tty::bridge::{Bridge, Console};
 
 /// The release string `uname -r` shows inside every sandbox.
 pub const RELEASE: &str = "5.15.0-rvisor";
@@ -47,8 +49,11 @@ pub struct BootSpec {
     pub gofer: OwnedFd,
     /// Whether the root is read-only.
     pub root_readonly: bool,
-    /// Host fds to give the first process as its descriptors 0, 1, 2, ….
-    pub stdio: Vec<OwnedFd>,
+    /// The first process's descriptors 0, 1, 2, ….
+    pub stdio: Vec<Stdio>,
+    /// A console: an emulated terminal (`/dev/pts/0`, `/dev/console`,
+    /// init's controlling terminal) bridged to these host descriptors.
+    pub console: Option<Console>,
     /// The first process's umask, resource limits and no_new_privs, and
     /// the sandbox's domain name.
     pub process: ProcessSettings,
@@ -81,6 +86,14 @@ impl Default for ProcessSettings {
     }
 }
 
+/// One of the first process's standard descriptors.
+pub enum Stdio {
+    /// A host descriptor, passed through.
+    Host(OwnedFd),
+    /// The console terminal's slave (needs [`BootSpec::console`]).
+    Console,
+}
+
 /// Errors that stop a sandbox from booting.
 #[derive(Debug, thiserror::Error)]
 pub enum BootError {
@@ -108,14 +121,24 @@ fn host_status_flags(fd: &OwnedFd) -> u32 {
     }
 }
 
+/// An open file for a host descriptor given to the workload as one of its
+/// standard descriptors.
+fn host_stdio_file(fd: OwnedFd) -> Arc<OpenFile> {
+    let flags = host_status_flags(&fd);
+    OpenFile::new(HostFile::new_stdio(fd), flags, None)
+}
+
 /// A descriptor table holding `fds` (host descriptors: the caller's stdio
 /// and any preserved ones) as descriptors 0, 1, 2, … in order.
 pub fn stdio_table(fds: Vec<OwnedFd>) -> Arc<FdTable> {
     let files = FdTable::new();
     for (i, fd) in fds.into_iter().enumerate() {
-        let flags = host_status_flags(&fd);
-        let file = OpenFile::new(HostFile::new_stdio(fd), flags, None);
-        let _ = files.insert_at(i as i32, file, false, crate::fs::fdtable::MAX_NOFILE);
+        let _ = files.insert_at(
+            i as i32,
+            host_stdio_file(fd),
+            false,
+            crate::fs::fdtable::MAX_NOFILE,
+        );
     }
     files
 }
@@ -163,8 +186,7 @@ fn boot(
     } else {
         vfs.mount_root(root_inode, "9p", "/", spec.root_readonly)
     };
-    mount_standard(&vfs, &root)?;
-    let files = stdio_table(spec.stdio);
+    mount_standard(&vfs, &root, spec.console.is_some())?;
     let config = KernelConfig {
         strace: spec.strace,
         strace_log: spec.strace_log.map(|f| Arc::new(std::sync::Mutex::new(f))),
@@ -193,6 +215,47 @@ fn boot(
         false,
     )
     .map_err(|e| BootError::Mount("/proc", e))?;
+    let pts_mount = |e| BootError::Mount("/dev/pts", e);
+    let pts_dir = vfs
+        .resolve(&root, &root, b"/dev/pts", true)
+        .map_err(pts_mount)?;
+    let (pts, pts_root) = new_devpts(DEV_PTS, Arc::downgrade(&kernel));
+    vfs.mount_at(&pts_dir, pts_root, "devpts", "devpts", false)
+        .map_err(pts_mount)?;
+    pts.set_mount(
+        vfs.resolve(&root, &root, b"/dev/pts", true)
+            .map_err(pts_mount)?,
+    );
+    kernel.set_devpts(pts.clone());
+
+    // The console: pty 0, its slave open for init, its master bridged to
+    // the host.
+    let mut console_file = None;
+    let mut bridge = None;
+    if let Some(c) = spec.console {
+        let master = pts
+            .open_master(spec.creds.uid, TTY_GID)
+            .map_err(pts_mount)?;
+        let term = master.terminal().clone();
+        term.set_locked(false).map_err(pts_mount)?;
+        let loc = pts.slave_location(term.index).map_err(pts_mount)?;
+        let slave = open_slave(&term, loc.dentry.inode.clone(), true).map_err(pts_mount)?;
+        console_file = Some(OpenFile::new(slave, libc::O_RDWR as u32, Some(loc)));
+        kernel.set_console(term);
+        bridge = Some(Bridge::start(c, master)?);
+    }
+    let files = FdTable::new();
+    for (i, s) in spec.stdio.into_iter().enumerate() {
+        let file = match s {
+            Stdio::Host(fd) => host_stdio_file(fd),
+            Stdio::Console => match &console_file {
+                Some(f) => f.clone(),
+                None => continue,
+            },
+        };
+        let _ = files.insert_at(i as i32, file, false, crate::fs::fdtable::MAX_NOFILE);
+    }
+    drop(console_file);
     if let Some(gate) = start_gate {
         gate(&kernel)?;
     }
@@ -220,6 +283,9 @@ fn boot(
     };
     let _init = kernel.start_init(fs, files, spec.creds, spec.path, spec.argv, spec.envp)?;
     let status = kernel.wait_init();
+    if let Some(b) = bridge {
+        b.finish(std::time::Duration::from_secs(2));
+    }
     Ok(status)
 }
 
@@ -229,11 +295,16 @@ const DEV_TMP: u64 = 0x2a;
 const DEV_DEV: u64 = 0x05;
 const DEV_PROC: u64 = 0x16;
 const DEV_OVERLAY: u64 = 0x2b;
+const DEV_PTS: u64 = 0x18;
 const DEV_SYS: u64 = 0x15;
 
-/// Mounts the sandbox's own /tmp and /dev over the root (/proc follows
-/// once the kernel exists).
-fn mount_standard(vfs: &Arc<Vfs>, root: &crate::fs::vfs::Location) -> Result<(), BootError> {
+/// Mounts the sandbox's own /tmp and /dev over the root (/proc and
+/// /dev/pts follow once the kernel exists); `console` adds /dev/console.
+fn mount_standard(
+    vfs: &Arc<Vfs>,
+    root: &crate::fs::vfs::Location,
+    console: bool,
+) -> Result<(), BootError> {
     let tmp = vfs
         .resolve(root, root, b"/tmp", true)
         .map_err(|e| BootError::Mount("/tmp", e))?;
@@ -248,7 +319,7 @@ fn mount_standard(vfs: &Arc<Vfs>, root: &crate::fs::vfs::Location) -> Result<(),
     let dev = vfs
         .resolve(root, root, b"/dev", true)
         .map_err(|e| BootError::Mount("/dev", e))?;
-    vfs.mount_at(&dev, new_devfs(DEV_DEV, None), "devtmpfs", "dev", false)
+    vfs.mount_at(&dev, new_devfs(DEV_DEV, console), "devtmpfs", "dev", false)
         .map_err(|e| BootError::Mount("/dev", e))?;
     // /sys only where the root has a place for it.
     if let Ok(sys) = vfs.resolve(root, root, b"/sys", true) {

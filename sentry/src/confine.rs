@@ -186,7 +186,7 @@ mod tests {
             ("SIGABRT", libc::SIGABRT as u64),
             ("TCGETS", libc::TCGETS),
             ("TIOCGWINSZ", libc::TIOCGWINSZ),
-            ("TIOCGPGRP", libc::TIOCGPGRP),
+            ("TCSETS", libc::TCSETS),
             ("PR_SET_NAME", libc::PR_SET_NAME as u64),
             ("F_DUPFD_CLOEXEC", libc::F_DUPFD_CLOEXEC as u64),
             ("F_GETFL", libc::F_GETFL as u64),

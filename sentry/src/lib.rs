@@ -12,6 +12,7 @@ pub mod mm;
 pub mod net;
 pub mod platform;
 pub mod syscalls;
+pub mod tty;
 
 pub use rvisor_syscalls::Errno;
 

@@ -19,8 +19,7 @@ pub enum Support {
 }
 
 /// What the sentry supports of `ioctl`.
-const IOCTL_NOTE: &str =
-    "FIONREAD FIONBIO FIOCLEX FIONCLEX TCGETS TIOCGWINSZ TIOCGPGRP TIOCSPGRP; others ENOTTY/EINVAL";
+const IOCTL_NOTE: &str = "FIONREAD FIONBIO FIOCLEX FIONCLEX; on ptys (devpts): TCGETS TCSETS TCSETSW TCSETSF (and the termios2 and termio forms) TIOCGWINSZ TIOCSWINSZ TIOCSCTTY TIOCNOTTY TIOCGPGRP TIOCSPGRP TIOCGSID TIOCINQ TIOCOUTQ TCFLSH TCXONC TCSBRK TCSBRKP TIOCGDEV TIOCGETD TIOCSETD TIOCSTI (root) and on masters TIOCGPTN TIOCSPTLCK TIOCGPTLCK TIOCGPTPEER TIOCSIG TIOCGPKT TIOCPKT (off only); host terminals passed through: TCGETS TIOCGWINSZ; others ENOTTY/EINVAL";
 /// What the sentry supports of `madvise`.
 const MADVISE_NOTE: &str = "MADV_DONTNEED MADV_FREE honoured; other advice accepted as a no-op";
 /// What the sentry supports of `prctl`.

@@ -1,6 +1,7 @@
 //! rvisor as an OCI runtime for a plain bundle: `run`, the
 //! create → start → state → delete life cycle, `kill`, `list`, `spec`,
-//! `features`, and what `create` refuses.
+//! `features`, what `create` refuses, and terminals (`process.terminal`
+//! with runc's console socket).
 //!
 //! Each test has its own state root and bundle under the scratch
 //! directory; the rootfs is a copy of /bin/busybox with a few applet links.
@@ -17,7 +18,8 @@ use std::time::{Duration, Instant};
 use rvisor_tests::{run_with_timeout, rvisor_bin, scratch_dir, shell_status, show, TIMEOUT};
 
 const APPLETS: &[&str] = &[
-    "sh", "sleep", "echo", "cat", "ls", "id", "hostname", "true", "ps", "kill", "pwd", "grep", "wc",
+    "sh", "sleep", "echo", "cat", "ls", "id", "hostname", "true", "ps", "kill", "pwd", "grep",
+    "wc", "tty", "stty",
 ];
 
 /// A fresh directory for one test: `<scratch>/oci-<name>/{state,bundle}`.
@@ -422,6 +424,8 @@ fn create_refuses_unsupported_settings() {
     let base = read_config(&b);
     let cases: Vec<(&str, Edit)> = vec![
         (
+            // A detached container with a terminal needs a console socket
+            // to send the terminal to (runc refuses it too).
             "console-socket",
             Box::new(|c| c["process"]["terminal"] = true.into()),
         ),
@@ -1049,4 +1053,201 @@ fn writable_root_rename_flags() {
 #[test]
 fn writable_root_inotify() {
     writable_root_matches_native("rwino", "inotify_events", &["/tmp"]);
+}
+
+/// A console socket server like containerd's: accepts one connection and
+/// receives the pty master (one message: the name as payload, the fd in
+/// SCM_RIGHTS), then reads the terminal until it closes.
+fn console_server(path: &Path) -> std::thread::JoinHandle<(String, Vec<u8>)> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut name = [0u8; 4096];
+        let mut iov = [std::io::IoSliceMut::new(&mut name)];
+        let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+        let msg = nix::sys::socket::recvmsg::<()>(
+            conn.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            nix::sys::socket::MsgFlags::empty(),
+        )
+        .unwrap();
+        let mut fds = Vec::new();
+        for c in msg.cmsgs().unwrap() {
+            if let nix::sys::socket::ControlMessageOwned::ScmRights(v) = c {
+                fds.extend(v);
+            }
+        }
+        let n = msg.bytes;
+        assert_eq!(fds.len(), 1, "one descriptor expected");
+        let name = String::from_utf8_lossy(&name[..n]).into_owned();
+        // SAFETY: the descriptor was just received and is ours.
+        let master = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+        let mut f = std::fs::File::from(master);
+        let mut out = Vec::new();
+        let mut b = [0u8; 4096];
+        use std::io::Read;
+        // Until the slave side is gone (EIO).
+        while let Ok(n) = f.read(&mut b) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&b[..n]);
+        }
+        (name, out)
+    })
+}
+
+#[test]
+fn run_with_a_console_socket() {
+    let dir = test_dir("console");
+    let b = bundle(
+        &dir,
+        &[
+            "sh",
+            "-c",
+            "tty; stty size; test -t 0 && echo stdin-tty; ls /dev/console",
+        ],
+    );
+    let mut cfg = read_config(&b);
+    cfg["process"]["terminal"] = true.into();
+    cfg["process"]["consoleSize"] = serde_json::json!({"height": 24, "width": 80});
+    write_config(&b, &cfg);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let sock = dir.join("console.sock");
+    let server = console_server(&sock);
+    let out = rvisor(
+        &root,
+        &[
+            "run",
+            "--console-socket",
+            sock.to_str().unwrap(),
+            "--bundle",
+            b.to_str().unwrap(),
+            "con1",
+        ],
+    );
+    assert_eq!(shell_status(&out.status), 0, "{}", show("run", &out));
+    let (name, screen) = server.join().unwrap();
+    assert_eq!(name, "/dev/ptmx");
+    let screen = String::from_utf8_lossy(&screen);
+    assert_eq!(
+        screen,
+        "/dev/pts/0\r\n24 80\r\nstdin-tty\r\n/dev/console\r\n",
+        "{}",
+        show("run", &out)
+    );
+}
+
+#[test]
+fn create_with_a_console_socket_and_input() {
+    use std::io::Write;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let dir = test_dir("console-create");
+    let b = bundle(&dir, &["sh", "-c", "read x; echo got=$x; stty size"]);
+    let mut cfg = read_config(&b);
+    cfg["process"]["terminal"] = true.into();
+    write_config(&b, &cfg);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let sock = dir.join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let child = spawn_to_files(
+        &dir,
+        "create",
+        &root,
+        &[
+            "create",
+            "--console-socket",
+            sock.to_str().unwrap(),
+            "--bundle",
+            b.to_str().unwrap(),
+            "con2",
+        ],
+    );
+    assert_eq!(
+        wait_child(child, "create"),
+        0,
+        "{}",
+        read(&dir, "create.err")
+    );
+    // The master is waiting in the socket for whoever accepts.
+    let (conn, _) = listener.accept().unwrap();
+    let mut name = [0u8; 64];
+    let mut iov = [std::io::IoSliceMut::new(&mut name)];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = nix::sys::socket::recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        nix::sys::socket::MsgFlags::empty(),
+    )
+    .unwrap();
+    let fd = msg
+        .cmsgs()
+        .unwrap()
+        .find_map(|c| match c {
+            nix::sys::socket::ControlMessageOwned::ScmRights(v) => v.first().copied(),
+            _ => None,
+        })
+        .unwrap();
+    // SAFETY: the descriptor was just received and is ours.
+    let master = unsafe { OwnedFd::from_raw_fd(fd) };
+    // Resize before start, as `docker run -t` does.
+    nix::ioctl_write_ptr_bad!(set_winsize, libc::TIOCSWINSZ, nix::pty::Winsize);
+    let ws = nix::pty::Winsize {
+        ws_row: 33,
+        ws_col: 101,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one winsize from the live local.
+    unsafe { set_winsize(master.as_raw_fd(), &ws) }.unwrap();
+    let out = rvisor(&root, &["start", "con2"]);
+    assert!(out.status.success(), "{}", show("start", &out));
+    let mut f = std::fs::File::from(master);
+    f.write_all(b"typed\r").unwrap();
+    let mut screen = Vec::new();
+    let mut buf = [0u8; 1024];
+    use std::io::Read;
+    while let Ok(n) = f.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        screen.extend_from_slice(&buf[..n]);
+    }
+    let screen = String::from_utf8_lossy(&screen);
+    assert_eq!(screen, "typed\r\ngot=typed\r\n33 101\r\n");
+    wait_status(&root, "con2", "stopped");
+    let out = rvisor(&root, &["delete", "con2"]);
+    assert!(out.status.success(), "{}", show("delete", &out));
+}
+
+#[test]
+fn run_with_a_terminal_in_the_foreground() {
+    // No console socket: `run` lends its own stdio (here not a terminal)
+    // to the container's terminal, sized by consoleSize.
+    let dir = test_dir("console-fg");
+    let b = bundle(&dir, &["sh", "-c", "tty; stty size; echo err >&2"]);
+    let mut cfg = read_config(&b);
+    cfg["process"]["terminal"] = true.into();
+    cfg["process"]["consoleSize"] = serde_json::json!({"height": 10, "width": 20});
+    write_config(&b, &cfg);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(&root, &["run", "--bundle", b.to_str().unwrap(), "fg1"]);
+    assert_eq!(shell_status(&out.status), 0, "{}", show("run", &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "/dev/pts/0\r\n10 20\r\nerr\r\n"
+    );
+    // Detached, it needs a console socket.
+    let out = rvisor(
+        &root,
+        &["run", "-d", "--bundle", b.to_str().unwrap(), "fg2"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show("run -d", &out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("console-socket"));
 }

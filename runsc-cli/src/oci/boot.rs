@@ -8,6 +8,14 @@
 //! they would end a process that has no handlers. After `start` a thread
 //! keeps serving the socket (signals go into the sandbox) while init runs;
 //! the process exits with init's status (`ExitStatus::shell_code`).
+//!
+//! With `--console` (`process.terminal`), the workload's stdio is an
+//! emulated terminal bridged to this process's stdin/stdout: either the
+//! slave of a host pty whose master went to the console socket (then it
+//! is this process's controlling terminal, set up by `create`, and its
+//! SIGWINCH arrives on a signalfd), or the stdio of a foreground `run`
+//! (put in raw mode while the container runs; `run` forwards SIGWINCH,
+//! which re-reads the window size).
 
 use std::fs::File;
 use std::io::Write;
@@ -23,13 +31,15 @@ use anyhow::{Context, Result};
 use clap::Args;
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use rvisor_gofer::client::GoferClient;
-use rvisor_sentry::boot::{self as sboot, BootSpec};
+use rvisor_sentry::boot::{self as sboot, BootSpec, Stdio as SandboxStdio};
 use rvisor_sentry::fs::gofer::GoferInode;
 use rvisor_sentry::fs::tmpfs::Tmpfs;
 use rvisor_sentry::fs::vfs::Location;
 use rvisor_sentry::fs::Inode;
 use rvisor_sentry::kernel::signal::{default_action, send_to_group, DefaultAction, SIG_DFL};
 use rvisor_sentry::kernel::{Creds, Kernel};
+use rvisor_sentry::tty::bridge::{sync_winsize, Console};
+use rvisor_sentry::tty::Winsize;
 use rvisor_syscalls::abi::{Siginfo, SI_USER};
 
 use super::control::{self, Request};
@@ -55,6 +65,9 @@ pub struct BootArgs {
     /// Descriptors 3..3+N are given to the container too (after stdio).
     #[arg(long = "preserve-fds", default_value_t = 0)]
     preserve_fds: u32,
+    /// stdin/stdout are the container's terminal.
+    #[arg(long)]
+    console: bool,
 }
 
 /// First device number of the extra tmpfs mounts.
@@ -153,7 +166,7 @@ fn spawn_gofer(root: &Path, readonly: bool, gofers: &mut Vec<Child>) -> Result<O
 }
 
 fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Result<i32> {
-    let plan = spec::load(&a.bundle, false)?;
+    let plan = spec::load(&a.bundle)?;
     for w in &plan.ignored {
         tracing::warn!("container {}: not applied: {w}", a.id);
     }
@@ -182,21 +195,37 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
         }
     }
 
+    // Before any thread exists: host SIGWINCH waits in a signalfd for the
+    // console (every thread inherits the blocked mask).
+    let console = if a.console {
+        Some(HostConsole::take()?)
+    } else {
+        None
+    };
     // Close-on-exec copies: the gofers this process starts must not hold
-    // the container's stdio.
-    let stdio: Vec<OwnedFd> = (0..3 + a.preserve_fds as i32)
-        .map(|fd| {
-            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3)).map(|d| {
-                // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor we now own.
-                unsafe { OwnedFd::from_raw_fd(d) }
-            })
-        })
-        .collect::<Result<_, _>>()
-        .context("duplicating stdio and the preserved descriptors")?;
+    // the container's stdio. With a console, 0-2 are the terminal.
+    let mut stdio = Vec::new();
+    for fd in 0..3 + a.preserve_fds as i32 {
+        stdio.push(if console.is_some() && fd < 3 {
+            SandboxStdio::Console
+        } else {
+            SandboxStdio::Host(dup(fd)?)
+        });
+    }
     for fd in 3..3 + a.preserve_fds as i32 {
         // Our own copies of the preserved descriptors are not needed.
         let _ = nix::unistd::close(fd);
     }
+    let sandbox_console = match &console {
+        Some(c) => match c.console(plan.console_size) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                c.restore();
+                return Err(e);
+            }
+        },
+        None => None,
+    };
     let hostname = plan.hostname.clone().unwrap_or_else(|| {
         nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
@@ -223,13 +252,17 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
         stdio,
         spawning: true,
         process: plan.process.clone(),
+        console: sandbox_console,
     };
     let gate_sync = sync.clone();
     let gate: sboot::StartGate = Box::new(move |kernel: &Arc<Kernel>| {
         gate(kernel, &plan, path, binds, listener, &gate_sync).map_err(std::io::Error::other)
     });
-    let status = sboot::run_with_gate(bspec, Some(gate))
-        .map_err(|e| anyhow::anyhow!("booting the sandbox: {e}"))?;
+    let status = sboot::run_with_gate(bspec, Some(gate));
+    if let Some(c) = &console {
+        c.restore();
+    }
+    let status = status.map_err(|e| anyhow::anyhow!("booting the sandbox: {e}"))?;
     Ok(status.shell_code())
 }
 
@@ -431,6 +464,14 @@ fn deliver(kernel: &Arc<Kernel>, sig: i32, all: bool) -> Result<(), String> {
     if !(0..=64).contains(&sig) {
         return Err(format!("invalid signal {sig}"));
     }
+    if sig == libc::SIGWINCH {
+        if let Some(term) = kernel.console() {
+            // `run` forwards its terminal's resizes: the console follows
+            // the host terminal (the workload gets SIGWINCH from it).
+            sync_winsize(&term, 0);
+            return Ok(());
+        }
+    }
     let targets = if all {
         kernel.groups()
     } else {
@@ -461,4 +502,95 @@ fn deliver(kernel: &Arc<Kernel>, sig: i32, all: bool) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A close-on-exec copy of our descriptor `fd`.
+fn dup(fd: i32) -> Result<OwnedFd> {
+    let d = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))
+        .with_context(|| format!("duplicating descriptor {fd}"))?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(d) })
+}
+
+/// The host side of the container's terminal: this process's stdin and
+/// stdout.
+struct HostConsole {
+    /// A signalfd for SIGWINCH when stdin is our controlling terminal.
+    signals: Option<OwnedFd>,
+    /// Settings to put back when the terminal is the caller's (`run`).
+    saved: Option<libc::termios>,
+}
+
+impl HostConsole {
+    fn take() -> Result<HostConsole> {
+        // SAFETY: isatty/tcgetsid/getpid only inspect.
+        let (tty, ours) = unsafe { (libc::isatty(0) == 1, libc::tcgetsid(0) == libc::getpid()) };
+        let mut c = HostConsole {
+            signals: None,
+            saved: None,
+        };
+        if ours {
+            // The host pty from `create`: already raw. Its hangup (the
+            // console socket's peer went away) must not end us: the
+            // console notices and hangs the emulated terminal up.
+            // SAFETY: sets SIGHUP to SIG_IGN; blocks SIGWINCH in this
+            // (the only) thread; signalfd reads the live mask.
+            unsafe {
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                let mut mask: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut mask);
+                libc::sigaddset(&mut mask, libc::SIGWINCH);
+                libc::pthread_sigmask(libc::SIG_BLOCK, &mask, std::ptr::null_mut());
+                let sfd = libc::signalfd(-1, &mask, libc::SFD_CLOEXEC);
+                if sfd >= 0 {
+                    c.signals = Some(OwnedFd::from_raw_fd(sfd));
+                }
+            }
+        } else if tty {
+            // SAFETY: termios is plain data; tcgetattr fills the live
+            // local, tcsetattr reads the raw copy.
+            unsafe {
+                let mut t: libc::termios = std::mem::zeroed();
+                if libc::tcgetattr(0, &mut t) == 0 {
+                    let mut raw = t;
+                    libc::cfmakeraw(&mut raw);
+                    if libc::tcsetattr(0, libc::TCSANOW, &raw) == 0 {
+                        c.saved = Some(t);
+                    }
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    /// The console for the sandbox; `size` is process.consoleSize (the
+    /// host terminal's size, if there is one, wins).
+    fn console(&self, size: Option<(u16, u16)>) -> Result<Console> {
+        // SAFETY: isatty only inspects the descriptor.
+        let tty = unsafe { libc::isatty(0) == 1 };
+        Ok(Console {
+            input: dup(0)?,
+            output: dup(1)?,
+            size: size.map(|(row, col)| Winsize {
+                row,
+                col,
+                xpixel: 0,
+                ypixel: 0,
+            }),
+            winsize: if tty { Some(dup(0)?) } else { None },
+            signals: match &self.signals {
+                Some(s) => Some(s.try_clone().context("signalfd")?),
+                None => None,
+            },
+            on_signal: None,
+        })
+    }
+
+    /// Puts the caller's terminal settings back.
+    fn restore(&self) {
+        if let Some(t) = &self.saved {
+            // SAFETY: tcsetattr reads one termios from `t`.
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, t) };
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The OCI commands, as containerd's go-runc and dockerd call runc.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::io::{IoSlice, Read};
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -288,6 +288,21 @@ struct CreateOpts<'a> {
     console_socket: Option<&'a Path>,
     pidfd_socket: Option<&'a Path>,
     preserve_fds: u32,
+    /// `create` or `run -d`: nobody waits on the container's stdio.
+    detached: bool,
+}
+
+/// How the boot process gets the container's terminal.
+enum BootConsole {
+    /// No terminal: the caller's stdio goes to the workload as it is.
+    None,
+    /// `--console-socket`: the slave of a host pty whose master went to
+    /// the socket; it becomes the boot process's stdio and controlling
+    /// terminal.
+    Pty(OwnedFd),
+    /// `run` in the foreground with `process.terminal`: the caller's
+    /// stdio is the terminal.
+    Stdio,
 }
 
 /// Creates the container: starts the boot process and waits for it to be
@@ -311,8 +326,21 @@ fn do_create(g: &Globals, o: &CreateOpts) -> Result<(Child, State)> {
     let bundle = std::fs::canonicalize(o.bundle)
         .with_context(|| format!("bundle {}", o.bundle.display()))?;
     // Check the spec before anything starts (the boot process checks again).
-    let plan = specs::load(&bundle, o.console_socket.is_some())?;
+    let plan = specs::load(&bundle)?;
+    specs::check_console(&plan, o.console_socket.is_some(), o.detached)?;
     specs::find_program(&plan)?;
+    // The terminal: a host pty whose master goes to the console socket
+    // once the sandbox is ready (runc's protocol).
+    let mut master = None;
+    let console = match (plan.terminal, o.console_socket) {
+        (false, _) => BootConsole::None,
+        (true, Some(_)) => {
+            let (m, slave) = host_pty(plan.console_size)?;
+            master = Some(m);
+            BootConsole::Pty(slave)
+        }
+        (true, None) => BootConsole::Stdio,
+    };
 
     let root = absolute(&g.root)?;
     let dir = ContainerDir::create_new(&root, o.id)?;
@@ -334,14 +362,20 @@ fn do_create(g: &Globals, o: &CreateOpts) -> Result<(Child, State)> {
             &bundle,
             o.id,
             &dir.dir,
-            &plan.netns,
-            &procs,
-            o.preserve_fds,
+            HostSide {
+                netns: &plan.netns,
+                cgroup_procs: &procs,
+                preserve_fds: o.preserve_fds,
+                console,
+            },
         )
     });
     let res = res.and_then(|child| {
         let pid = child.id() as i32;
         let finish = || -> Result<State> {
+            if let (Some(m), Some(sock)) = (&master, o.console_socket) {
+                send_console(sock, m)?;
+            }
             let (_, pid_start) = states::proc_stat(pid).context("the sandbox process is gone")?;
             let st = State {
                 id: o.id.to_string(),
@@ -408,17 +442,78 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     }
 }
 
-/// Starts `rvisor boot` in its own session with our stdio and waits for
-/// its "ready" (or its error) on a pipe.
+/// Opens a host pty for a terminal container: its slave in raw mode (the
+/// sandbox's own line discipline does the terminal work) with the window
+/// size of `process.consoleSize`. Returns (master, slave).
+fn host_pty(size: Option<(u16, u16)>) -> Result<(OwnedFd, OwnedFd)> {
+    let ws = size.map(|(rows, cols)| nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    });
+    let pty = nix::pty::openpty(ws.as_ref(), None).context("openpty")?;
+    let mut t = nix::sys::termios::tcgetattr(&pty.slave).context("tcgetattr")?;
+    nix::sys::termios::cfmakeraw(&mut t);
+    nix::sys::termios::tcsetattr(&pty.slave, nix::sys::termios::SetArg::TCSANOW, &t)
+        .context("tcsetattr")?;
+    for fd in [&pty.master, &pty.slave] {
+        nix::fcntl::fcntl(
+            fd.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        )
+        .context("FD_CLOEXEC")?;
+    }
+    Ok((pty.master, pty.slave))
+}
+
+/// Sends the pty master to the console socket `path` as runc does: one
+/// message whose payload is the master's name and whose SCM_RIGHTS
+/// carries the descriptor.
+fn send_console(path: &Path, master: &OwnedFd) -> Result<()> {
+    let sock = std::os::unix::net::UnixStream::connect(path)
+        .with_context(|| format!("connecting to the console socket {}", path.display()))?;
+    let name = b"/dev/ptmx";
+    let iov = [IoSlice::new(name)];
+    let fds = [master.as_raw_fd()];
+    let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
+    nix::sys::socket::sendmsg::<()>(
+        sock.as_raw_fd(),
+        &iov,
+        &cmsg,
+        nix::sys::socket::MsgFlags::empty(),
+        None,
+    )
+    .with_context(|| format!("sending the terminal to {}", path.display()))?;
+    Ok(())
+}
+
+/// Where on the host the sandbox process starts: its network namespace,
+/// cgroup, extra descriptors and terminal.
+struct HostSide<'a> {
+    netns: &'a NetNs,
+    /// Open `cgroup.procs` files of the container's cgroup.
+    cgroup_procs: &'a [OwnedFd],
+    /// `--preserve-fds`.
+    preserve_fds: u32,
+    console: BootConsole,
+}
+
+/// Starts `rvisor boot` in its own session with our stdio (or the
+/// terminal's) and waits for its "ready" (or its error) on a pipe.
 fn spawn_boot(
     g: &Globals,
     bundle: &Path,
     id: &str,
     dir: &Path,
-    netns: &NetNs,
-    cgroup_procs: &[OwnedFd],
-    preserve_fds: u32,
+    host: HostSide<'_>,
 ) -> Result<Child> {
+    let HostSide {
+        netns,
+        cgroup_procs,
+        preserve_fds,
+        console,
+    } = host;
     // The sandbox gets our stdio and the preserved descriptors after them;
     // the sync pipe goes right above those.
     let sync_target = 3 + preserve_fds as i32;
@@ -448,6 +543,25 @@ fn spawn_boot(
         .arg(sync_target.to_string())
         .arg("--preserve-fds")
         .arg(preserve_fds.to_string());
+    let ctty = match &console {
+        BootConsole::None => false,
+        BootConsole::Stdio => {
+            c.arg("--console");
+            false
+        }
+        BootConsole::Pty(slave) => {
+            c.arg("--console");
+            for i in 0..3 {
+                let fd = slave.try_clone().context("duplicating the terminal")?;
+                match i {
+                    0 => c.stdin(fd),
+                    1 => c.stdout(fd),
+                    _ => c.stderr(fd),
+                };
+            }
+            true
+        }
+    };
     let raw = w.as_raw_fd();
     // SAFETY: the pre-exec closure only makes raw, async-signal-safe calls.
     unsafe {
@@ -477,6 +591,12 @@ fn spawn_boot(
             } else if new_net && libc::unshare(libc::CLONE_NEWNET) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            // The host pty becomes the sandbox process's controlling
+            // terminal, so that its window-size changes reach it
+            // (SIGWINCH).
+            if ctty && libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             // `run` blocks the signals it forwards; the sandbox must not.
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
@@ -487,6 +607,8 @@ fn spawn_boot(
     let mut child = c.spawn().context("starting the sandbox process")?;
     drop(w);
     drop(join_net);
+    drop(c);
+    drop(console);
     let mut msg = String::new();
     let read = std::fs::File::from(r).read_to_string(&mut msg);
     if msg.starts_with("ready") {
@@ -515,6 +637,7 @@ pub fn create(g: &Globals, a: &CreateArgs) -> Result<i32> {
             console_socket: a.console_socket.as_deref(),
             pidfd_socket: a.pidfd_socket.as_deref(),
             preserve_fds: a.preserve_fds,
+            detached: true,
         },
     )?;
     Ok(0)
@@ -824,6 +947,7 @@ pub fn run(g: &Globals, a: &RunArgs) -> Result<i32> {
         console_socket: a.console_socket.as_deref(),
         pidfd_socket: a.pidfd_socket.as_deref(),
         preserve_fds: a.preserve_fds,
+        detached: a.detach,
     };
     let (mut child, st) = do_create(g, &opts)?;
     let root = absolute(&g.root)?;

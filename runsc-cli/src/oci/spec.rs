@@ -91,6 +91,10 @@ pub struct Plan {
     pub resources: Option<oci_spec::runtime::LinuxResources>,
     /// linux.cgroupsPath.
     pub cgroups_path: Option<PathBuf>,
+    /// process.terminal: the process runs on a terminal.
+    pub terminal: bool,
+    /// process.consoleSize as (rows, columns).
+    pub console_size: Option<(u16, u16)>,
 }
 
 impl Plan {
@@ -120,12 +124,11 @@ pub enum NetNs {
     Join(PathBuf),
 }
 
-/// Loads `<bundle>/config.json` and checks it; `console_socket` is whether
-/// a console socket was given (`create --console-socket`).
-pub fn load(bundle: &Path, console_socket: bool) -> Result<Plan> {
+/// Loads `<bundle>/config.json` and checks it.
+pub fn load(bundle: &Path) -> Result<Plan> {
     let path = bundle.join("config.json");
     let spec = Spec::load(&path).with_context(|| format!("loading {}", path.display()))?;
-    check(&spec, bundle, console_socket)
+    check(&spec, bundle)
 }
 
 /// The `process` of the bundle's config.json (what `exec` takes its
@@ -147,7 +150,21 @@ pub fn load_hooks(bundle: &Path) -> Hooks {
         .unwrap_or_default()
 }
 
-fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
+/// Checks that the container's terminal can be provided the way runc
+/// would: a detached container (`create`, `run -d`) with
+/// `process.terminal` needs a console socket to send the pty master to;
+/// a console socket without `process.terminal` is a mistake.
+pub fn check_console(plan: &Plan, console_socket: bool, detached: bool) -> Result<()> {
+    if plan.terminal && !console_socket && detached {
+        bail!("process.terminal is true but no --console-socket was given: a detached container needs one to send its terminal to (set \"terminal\": false to use the caller's stdio)");
+    }
+    if !plan.terminal && console_socket {
+        bail!("--console-socket was given but process.terminal is false");
+    }
+    Ok(())
+}
+
+fn check(spec: &Spec, bundle: &Path) -> Result<Plan> {
     let mut ignored = Vec::new();
     let v = spec.version();
     if !v.starts_with("1.") {
@@ -172,14 +189,13 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
     let Some(process) = spec.process() else {
         bail!("config.json has no process");
     };
-    if process.terminal().unwrap_or(false) {
-        if console_socket {
-            bail!("process.terminal: a terminal (pty on --console-socket) is not supported yet; set \"terminal\": false");
-        }
-        bail!("process.terminal is true but no --console-socket was given (set \"terminal\": false to use the caller's stdio)");
-    } else if console_socket {
-        bail!("--console-socket was given but process.terminal is false");
-    }
+    let terminal = process.terminal().unwrap_or(false);
+    let console_size = process.console_size().map(|b| {
+        (
+            b.height().min(u16::MAX as u64) as u16,
+            b.width().min(u16::MAX as u64) as u16,
+        )
+    });
     let args = process.args().clone().unwrap_or_default();
     if args.is_empty() {
         bail!("process.args is empty");
@@ -320,6 +336,8 @@ fn check(spec: &Spec, bundle: &Path, console_socket: bool) -> Result<Plan> {
             .unwrap_or_default()
             .into_iter()
             .collect(),
+        terminal,
+        console_size,
     })
 }
 
@@ -704,13 +722,22 @@ mod tests {
         let d = scratch("default");
         let v = default_spec(false);
         let spec: Spec = serde_json::from_value(v).expect("parses as an OCI spec");
-        // terminal: true needs a console socket.
-        let err = check(&spec, &d, false).expect_err("terminal");
+        let plan = check(&spec, &d).expect("checks");
+        assert!(plan.terminal);
+        // terminal: true needs a console socket unless run in the
+        // foreground.
+        let err = check_console(&plan, false, true).expect_err("terminal");
         assert!(format!("{err}").contains("console-socket"), "{err}");
+        check_console(&plan, true, true).expect("console socket");
+        check_console(&plan, false, false).expect("foreground run");
         let mut v = default_spec(true);
         v["process"]["terminal"] = serde_json::json!(false);
+        v["process"]["consoleSize"] = serde_json::json!({"height": 24, "width": 80});
         let spec: Spec = serde_json::from_value(v).expect("parses");
-        let plan = check(&spec, &d, false).expect("checks");
+        let plan = check(&spec, &d).expect("checks");
+        assert!(!plan.terminal);
+        assert_eq!(plan.console_size, Some((24, 80)));
+        assert!(check_console(&plan, true, true).is_err());
         assert_eq!(plan.args, vec!["sh".to_string()]);
         assert!(plan.readonly);
         assert!(plan.mounts.is_empty());
@@ -727,7 +754,7 @@ mod tests {
             .expect("array")
             .push(serde_json::json!({"destination": "/sys/fs/cgroup/x", "type": "cgroup", "source": "cgroup"}));
         let spec: Spec = serde_json::from_value(v.clone()).expect("parses");
-        let err = format!("{:#}", check(&spec, &d, false).expect_err("cgroup"));
+        let err = format!("{:#}", check(&spec, &d).expect_err("cgroup"));
         assert!(err.contains("/sys/fs/cgroup"), "{err}");
         v["mounts"].as_array_mut().expect("array").pop();
         let host = d.join("hostfile");
@@ -735,7 +762,7 @@ mod tests {
         v["mounts"].as_array_mut().expect("array").push(serde_json::json!({"destination": "/data", "type": "bind", "source": "/", "options": ["rbind"]}));
         v["mounts"].as_array_mut().expect("array").push(serde_json::json!({"destination": "/etc/hosts", "type": "bind", "source": host, "options": ["rbind", "ro"]}));
         let spec: Spec = serde_json::from_value(v.clone()).expect("parses");
-        let plan = check(&spec, &d, false).expect("binds");
+        let plan = check(&spec, &d).expect("binds");
         assert_eq!(
             plan.mounts,
             vec![
@@ -757,7 +784,7 @@ mod tests {
         v["mounts"].as_array_mut().expect("array").pop();
         v["mounts"].as_array_mut().expect("array").push(serde_json::json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755", "size=1m"]}));
         let spec: Spec = serde_json::from_value(v).expect("parses");
-        let plan = check(&spec, &d, false).expect("tmpfs");
+        let plan = check(&spec, &d).expect("tmpfs");
         assert_eq!(
             plan.mounts,
             vec![ExtraMount::Tmpfs {

@@ -1,17 +1,18 @@
 //! devfs: the sandbox's `/dev`, a small fixed directory served by the
 //! sentry.
 //!
-//! * character devices `null`, `zero`, `full`, `random`, `urandom` and
-//!   `tty` (the controlling terminal; opening it fails with `ENXIO` until
-//!   terminals are wired up);
-//! * `shm`, a writable tmpfs (mode 1777), and `pts`, an empty directory;
-//! * symlinks `fd`, `stdin`, `stdout`, `stderr` into `/proc/self/fd`.
+//! * character devices `null`, `zero`, `full`, `random`, `urandom`,
+//!   `tty` (the caller's controlling terminal; `ENXIO` without one) and,
+//!   when the sandbox has a console terminal, `console`;
+//! * `shm`, a writable tmpfs (mode 1777), and `pts`, the mountpoint of
+//!   devpts;
+//! * symlinks `fd`, `stdin`, `stdout`, `stderr` into `/proc/self/fd`, and
+//!   `ptmx` → `pts/ptmx` (as runc sets up a container's /dev).
 //!
 //! Nothing can be created in `/dev` itself (`EROFS`); `shm` takes anything.
 
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -227,8 +228,10 @@ pub enum DevKind {
     Random,
     /// `/dev/urandom`: host randomness.
     Urandom,
-    /// `/dev/tty`: the controlling terminal (not wired up yet).
+    /// `/dev/tty`: the caller's controlling terminal.
     Tty,
+    /// `/dev/console`: the sandbox's console terminal.
+    Console,
 }
 
 impl DevKind {
@@ -241,6 +244,7 @@ impl DevKind {
             DevKind::Random => (1, 8),
             DevKind::Urandom => (1, 9),
             DevKind::Tty => (5, 0),
+            DevKind::Console => (5, 1),
         }
     }
 }
@@ -251,29 +255,26 @@ pub struct DevNode {
     dev: u64,
     kind: DevKind,
     meta: Mutex<Meta>,
-    /// The host terminal behind `/dev/tty`, when the sandbox has one.
-    host_tty: Option<RawFd>,
 }
 
 impl DevNode {
-    fn new(ino: u64, dev: u64, kind: DevKind, host_tty: Option<RawFd>) -> Arc<Self> {
+    fn new(ino: u64, dev: u64, kind: DevKind) -> Arc<Self> {
+        let mode = if kind == DevKind::Console {
+            S_IFCHR | 0o600
+        } else {
+            S_IFCHR | 0o666
+        };
         Arc::new(DevNode {
             ino,
             dev,
             kind,
-            meta: Meta::new(S_IFCHR | 0o666),
-            host_tty,
+            meta: Meta::new(mode),
         })
     }
 
     /// Which device this is.
     pub fn kind(&self) -> DevKind {
         self.kind
-    }
-
-    /// For `/dev/tty`: the host terminal fd given to [`new_devfs`].
-    pub fn host_tty(&self) -> Option<RawFd> {
-        self.host_tty
     }
 }
 
@@ -289,10 +290,21 @@ impl Inode for DevNode {
         if flags & libc::O_DIRECTORY as u32 != 0 {
             return Err(Errno::ENOTDIR);
         }
-        if self.kind == DevKind::Tty {
-            return Err(Errno::ENXIO);
+        match self.kind {
+            DevKind::Tty => {
+                // The caller's controlling terminal; opening it never
+                // makes it anyone's controlling terminal.
+                let task = crate::kernel::current_task().ok_or(Errno::ENXIO)?;
+                let term = crate::tty::jobctl::ctty_of(&task.tg).ok_or(Errno::ENXIO)?;
+                Ok(super::devpts::open_slave(&term, self, true)?)
+            }
+            DevKind::Console => {
+                let task = crate::kernel::current_task().ok_or(Errno::ENXIO)?;
+                let term = task.kernel.console().ok_or(Errno::ENXIO)?;
+                Ok(super::devpts::open_slave(&term, self, true)?)
+            }
+            _ => Ok(Arc::new(DevFile { node: self })),
         }
-        Ok(Arc::new(DevFile { node: self }))
     }
 
     fn setattr(&self, change: &SetAttr) -> SysResult<()> {
@@ -346,7 +358,7 @@ impl FileOps for DevFile {
                 Ok(buf.len())
             }
             DevKind::Random | DevKind::Urandom => host_random(buf),
-            DevKind::Tty => Err(Errno::ENXIO),
+            DevKind::Tty | DevKind::Console => Err(Errno::ENXIO),
         }
     }
 
@@ -358,7 +370,7 @@ impl FileOps for DevFile {
         match self.node.kind {
             DevKind::Null | DevKind::Zero | DevKind::Random | DevKind::Urandom => Ok(buf.len()),
             DevKind::Full => Err(Errno::ENOSPC),
-            DevKind::Tty => Err(Errno::ENXIO),
+            DevKind::Tty | DevKind::Console => Err(Errno::ENXIO),
         }
     }
 
@@ -390,10 +402,9 @@ impl FileOps for DevFile {
     }
 }
 
-/// Builds the sandbox's `/dev` on device `dev` and returns its root.
-/// `host_tty` is the host terminal the container runs on, if any; it is
-/// kept on the `tty` node for when `/dev/tty` gets wired up.
-pub fn new_devfs(dev: u64, host_tty: Option<RawFd>) -> Arc<dyn Inode> {
+/// Builds the sandbox's `/dev` on device `dev` and returns its root;
+/// `console` adds `/dev/console` (the sandbox has a console terminal).
+pub fn new_devfs(dev: u64, console: bool) -> Arc<dyn Inode> {
     let mut next = 1u64;
     let mut ino = || {
         next += 1;
@@ -409,10 +420,16 @@ pub fn new_devfs(dev: u64, host_tty: Option<RawFd>) -> Arc<dyn Inode> {
         ("tty", DevKind::Tty),
     ];
     for (name, kind) in devices {
-        let tty = if kind == DevKind::Tty { host_tty } else { None };
-        entries.insert(name.into(), DevNode::new(ino(), dev, kind, tty));
+        entries.insert(name.into(), DevNode::new(ino(), dev, kind));
     }
-    let links: [(&str, &'static [u8]); 4] = [
+    if console {
+        entries.insert(
+            b"console".to_vec(),
+            DevNode::new(ino(), dev, DevKind::Console),
+        );
+    }
+    let links: [(&str, &'static [u8]); 5] = [
+        ("ptmx", b"pts/ptmx"),
         ("fd", b"/proc/self/fd"),
         ("stdin", b"/proc/self/fd/0"),
         ("stdout", b"/proc/self/fd/1"),
@@ -457,7 +474,7 @@ mod tests {
 
     #[test]
     fn listing_and_attrs() {
-        let root = new_devfs(9, None);
+        let root = new_devfs(9, false);
         let names: Vec<String> = root
             .readdir()
             .unwrap()
@@ -467,8 +484,8 @@ mod tests {
         assert_eq!(
             names,
             [
-                "fd", "full", "null", "pts", "random", "shm", "stderr", "stdin", "stdout", "tty",
-                "urandom", "zero"
+                "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin", "stdout",
+                "tty", "urandom", "zero"
             ]
         );
         let a = root.attr().unwrap();
@@ -505,7 +522,7 @@ mod tests {
 
     #[test]
     fn null_zero_full() {
-        let root = new_devfs(9, None);
+        let root = new_devfs(9, false);
         let mut b = [7u8; 64];
         let null = open(&root, "null");
         assert_eq!(null.read(&mut b, 0).unwrap(), 0);
@@ -528,7 +545,7 @@ mod tests {
 
     #[test]
     fn urandom_and_random() {
-        let root = new_devfs(9, None);
+        let root = new_devfs(9, false);
         for name in ["urandom", "random"] {
             let f = open(&root, name);
             let mut a = [0u8; 4096];
@@ -543,7 +560,7 @@ mod tests {
 
     #[test]
     fn read_only_except_shm() {
-        let root = new_devfs(9, None);
+        let root = new_devfs(9, false);
         assert_eq!(err(root.create(b"x", 0o644, 0, 0)), Errno::EROFS);
         assert_eq!(err(root.mkdir(b"x", 0o755, 0, 0)), Errno::EROFS);
         assert_eq!(err(root.symlink(b"x", b"y", 0, 0)), Errno::EROFS);
@@ -571,11 +588,18 @@ mod tests {
     }
 
     #[test]
-    fn host_tty_is_kept() {
-        let root = new_devfs(9, Some(5));
-        let tty = root.lookup(b"tty").unwrap();
-        let node = tty.as_any().downcast_ref::<DevNode>().unwrap();
-        assert_eq!(node.kind(), DevKind::Tty);
-        assert_eq!(node.host_tty(), Some(5));
+    fn console_node_when_asked() {
+        assert!(new_devfs(9, false).lookup(b"console").is_err());
+        let root = new_devfs(9, true);
+        let c = root.lookup(b"console").unwrap();
+        let node = c.as_any().downcast_ref::<DevNode>().unwrap();
+        assert_eq!(node.kind(), DevKind::Console);
+        assert_eq!(c.attr().unwrap().rdev, libc::makedev(5, 1));
+        // No task on this thread: no console to open.
+        assert_eq!(err(c.open(RDWR)), Errno::ENXIO);
+        assert_eq!(
+            root.lookup(b"ptmx").unwrap().readlink().unwrap(),
+            b"pts/ptmx"
+        );
     }
 }

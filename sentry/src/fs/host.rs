@@ -17,7 +17,9 @@ pub struct HostFile {
     fd: OwnedFd,
     seekable: bool,
     inode: Option<Arc<dyn Inode>>,
-    /// True for a terminal: TCGETS and window-size ioctls pass through.
+    /// True for a host terminal passed through (stdio that is not bridged
+    /// to an emulated terminal): TCGETS and TIOCGWINSZ reach the host; the
+    /// host's job control means nothing inside, so nothing else does.
     tty: bool,
 }
 
@@ -213,24 +215,15 @@ impl FileOps for HostFile {
 
     fn ioctl(&self, cmd: u32, arg: u64, io: &mut dyn IoctlIo) -> SysResult<u64> {
         match cmd as u64 {
-            libc::TCGETS | libc::TIOCGWINSZ | libc::TIOCGPGRP if self.tty => {
+            libc::TCGETS | libc::TIOCGWINSZ if self.tty => {
                 let mut buf = [0u8; 64];
-                // SAFETY: these requests write at most 60 bytes (termios) into
-                // the sentry's own zeroed buffer.
+                // SAFETY: these requests write at most 36 bytes (the
+                // kernel's struct termios) into the sentry's own buffer.
                 let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), cmd as _, buf.as_mut_ptr()) };
                 if r < 0 {
                     return Err(last_errno());
                 }
-                let n = match cmd as u64 {
-                    libc::TCGETS => 60,
-                    libc::TIOCGWINSZ => 8,
-                    _ => 4,
-                };
-                if cmd as u64 == libc::TIOCGPGRP {
-                    // The host's process group means nothing inside: report
-                    // the caller's own group is handled by the tty layer.
-                    return Err(Errno::ENOTTY);
-                }
+                let n = if cmd as u64 == libc::TCGETS { 36 } else { 8 };
                 io.write(arg, &buf[..n])?;
                 Ok(0)
             }

@@ -13,6 +13,7 @@
 
 pub mod anon;
 pub mod devfs;
+pub mod devpts;
 pub mod fdtable;
 pub mod gofer;
 pub mod host;

@@ -553,6 +553,12 @@ impl ProcFs {
             cstime_us: g.child_times.1,
             shared_pending: g.pending.mask(),
             ncpus: self.ncpus,
+            tty: g.ctty.as_ref().map(|t| {
+                let minor = t.index;
+                let dev =
+                    (minor & 0xff) | (crate::fs::devpts::PTS_MAJOR << 8) | ((minor & !0xff) << 12);
+                (dev, t.control().pgrp.unwrap_or(0))
+            }),
             ..ProcInfo::default()
         };
         let zombie = g.zombie.is_some();
@@ -1830,6 +1836,9 @@ pub struct ProcInfo {
     pub vm: Option<VmCounts>,
     /// Start of the brk heap.
     pub brk_start: u64,
+    /// Controlling terminal: (encoded device number, its foreground
+    /// process group or 0).
+    pub tty: Option<(u32, i32)>,
     /// argv area.
     pub arg_range: (u64, u64),
     /// envp area.
@@ -1885,8 +1894,8 @@ pub fn format_stat(i: &ProcInfo) -> String {
         i.ppid.to_string(),                                     // 4 ppid
         i.pgid.to_string(),                                     // 5 pgrp
         i.sid.to_string(),                                      // 6 session
-        "0".into(),                                             // 7 tty_nr
-        "-1".into(),                                            // 8 tpgid
+        i.tty.map(|t| t.0).unwrap_or(0).to_string(),            // 7 tty_nr
+        i.tty.map(|t| t.1).unwrap_or(-1).to_string(),           // 8 tpgid
         "4194304".into(),                                       // 9 flags (PF_RANDOMIZE)
         "0".into(),                                             // 10 minflt
         "0".into(),                                             // 11 cminflt

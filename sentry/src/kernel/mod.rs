@@ -15,9 +15,10 @@ pub mod task;
 pub mod timer;
 pub mod wait;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
 use rvisor_syscalls::abi::{Siginfo, StackT};
@@ -173,6 +174,9 @@ pub struct ThreadGroupInner {
     /// Told the exit status when the process ends (processes started from
     /// outside the sandbox, see [`spawner`]).
     pub on_exit: Option<spawner::ExitHook>,
+    /// The controlling terminal (Linux's `signal->tty`): inherited by
+    /// fork, dropped by setsid; see [`crate::tty::jobctl`].
+    pub ctty: Option<Arc<crate::tty::Terminal>>,
 }
 
 /// A process.
@@ -287,6 +291,11 @@ pub struct Kernel {
     pub hostname: Mutex<String>,
     /// Domain name.
     pub domainname: Mutex<String>,
+    /// The console terminal: init's controlling terminal and
+    /// `/dev/console`, when the sandbox has one.
+    console: Mutex<Option<Arc<crate::tty::Terminal>>>,
+    /// The devpts instance at /dev/pts.
+    devpts: OnceLock<Arc<crate::fs::devpts::Devpts>>,
     tables: Mutex<Tables>,
     init_status: Mutex<Option<ExitStatus>>,
     init_cv: Condvar,
@@ -308,6 +317,8 @@ impl Kernel {
             boot: Instant::now(),
             hostname: Mutex::new(hostname),
             domainname: Mutex::new("(none)".into()),
+            console: Mutex::new(None),
+            devpts: OnceLock::new(),
             tables: Mutex::new(Tables {
                 tasks: BTreeMap::new(),
                 groups: BTreeMap::new(),
@@ -333,6 +344,29 @@ impl Kernel {
             }
             None => eprintln!("{line}"),
         }
+    }
+
+    /// Makes `term` the sandbox's console: init's controlling terminal
+    /// and what `/dev/console` opens.
+    pub fn set_console(&self, term: Arc<crate::tty::Terminal>) {
+        if let Ok(mut c) = self.console.lock() {
+            *c = Some(term);
+        }
+    }
+
+    /// The console terminal, if the sandbox has one.
+    pub fn console(&self) -> Option<Arc<crate::tty::Terminal>> {
+        self.console.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// Records the devpts instance mounted at /dev/pts.
+    pub fn set_devpts(&self, pts: Arc<crate::fs::devpts::Devpts>) {
+        let _ = self.devpts.set(pts);
+    }
+
+    /// The devpts instance mounted at /dev/pts.
+    pub fn devpts(&self) -> Option<&Arc<crate::fs::devpts::Devpts>> {
+        self.devpts.get()
     }
 
     /// A fresh inode number for anonymous files (pipes, eventfds…).
@@ -587,6 +621,22 @@ impl Task {
         }
         self.interrupt();
     }
+}
+
+thread_local! {
+    /// The task this sentry thread runs.
+    static CURRENT_TASK: RefCell<Option<Weak<Task>>> = const { RefCell::new(None) };
+}
+
+/// Records that this sentry thread runs `task` (inode operations without
+/// a caller argument, like opening a terminal, look it up).
+pub fn set_current_task(task: &Arc<Task>) {
+    CURRENT_TASK.with(|c| *c.borrow_mut() = Some(Arc::downgrade(task)));
+}
+
+/// The task this sentry thread runs, if any.
+pub fn current_task() -> Option<Arc<Task>> {
+    CURRENT_TASK.with(|c| c.borrow().as_ref().and_then(Weak::upgrade))
 }
 
 /// Copies a name into a comm (at most 15 bytes).

@@ -91,6 +91,7 @@ pub fn new_group_inner(
         child_times: (0, 0),
         itimer_real: Default::default(),
         on_exit: None,
+        ctty: None,
     }
 }
 
@@ -166,6 +167,7 @@ pub fn run_init(
         kernel.config.init_rlimits.clone(),
         kernel.config.init_no_new_privs,
     );
+    let console = kernel.console();
     let Some(task) = kernel.new_task(
         None,
         |pid| {
@@ -176,6 +178,15 @@ pub fn run_init(
                 }
             }
             g.no_new_privs = settings.1;
+            // init leads the first session; the console (if any) is its
+            // controlling terminal with init's group in the foreground.
+            if let Some(t) = &console {
+                let _ = t.with_control(|c| {
+                    c.session = Some(pid);
+                    c.pgrp = Some(pid);
+                });
+                g.ctty = Some(t.clone());
+            }
             g
         },
         inner,
@@ -185,6 +196,7 @@ pub fn run_init(
     };
     task.set_host(&stub);
     crate::fs::procfs::set_current(task.tg.tgid, task.tid);
+    super::set_current_task(&task);
     let regs = stub.scratch_regs();
     let mut ctx = TaskCtx {
         task,
@@ -554,6 +566,14 @@ impl TaskCtx {
                 match default_action(sig) {
                     DefaultAction::Ignore | DefaultAction::Continue => continue,
                     DefaultAction::Stop => {
+                        // Terminal stop signals do nothing to an orphaned
+                        // process group (POSIX; Linux's get_signal).
+                        if sig != libc::SIGSTOP {
+                            let pgid = self.task.tg.inner.lock().map(|g| g.pgid).unwrap_or(0);
+                            if crate::tty::jobctl::pgrp_orphaned(self.kernel(), pgid) {
+                                continue;
+                            }
+                        }
                         self.group_stop(sig);
                         continue;
                     }
@@ -913,6 +933,15 @@ impl TaskCtx {
         let tg = self.task.tg.clone();
         super::reclock::table().release(super::reclock::Owner::Process(tg.tgid), None);
         let kernel = self.kernel().clone();
+        // A session leader's exit takes the session's controlling
+        // terminal away (its foreground group gets SIGHUP).
+        let leader = tg.inner.lock().map(|g| g.sid == tg.tgid).unwrap_or(false);
+        if leader {
+            crate::tty::jobctl::disassociate(&kernel, &tg, true);
+        }
+        if let Ok(mut g) = tg.inner.lock() {
+            g.ctty = None;
+        }
         if let Ok(i) = self.task.inner.lock() {
             i.files.clear();
         }
@@ -954,6 +983,7 @@ impl TaskCtx {
                     }
                 }
             }
+            crate::tty::jobctl::orphan_stopped_groups(&kernel, &tg, &children);
             if let Ok(mut ii) = init.inner.lock() {
                 ii.children.extend(children);
             }

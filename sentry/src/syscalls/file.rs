@@ -140,6 +140,9 @@ fn read_into_user(
     if off.is_some() && !seekable {
         return Err(Errno::ESPIPE);
     }
+    if super::tty::is_tty(file.ops.as_ref()) {
+        return super::tty::read(ctx, file, addr, len);
+    }
     let mut pos_guard = if off.is_none() && seekable {
         Some(file.pos.lock().map_err(|_| Errno::EIO)?)
     } else {
@@ -221,6 +224,9 @@ fn write_from_user(
     let seekable = file.ops.seekable();
     if off.is_some() && !seekable {
         return Err(Errno::ESPIPE);
+    }
+    if super::tty::is_tty(file.ops.as_ref()) {
+        return super::tty::write(ctx, file, addr, len);
     }
     let append = file.flags() & libc::O_APPEND as u32 != 0;
     let mut pos_guard = if off.is_none() && seekable {
@@ -821,6 +827,7 @@ pub fn sys_ioctl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             Ok(0)
         }
         libc::FIOASYNC => Err(Errno::EINVAL),
+        _ if super::tty::is_tty(f.ops.as_ref()) => super::tty::ioctl(ctx, &f, cmd, a[2]),
         _ => f.ops.ioctl(cmd, a[2], &mut CtxIo(ctx)),
     }
 }

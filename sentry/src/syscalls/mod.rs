@@ -22,6 +22,7 @@ pub mod process;
 pub mod signal;
 pub mod time;
 pub mod transfer;
+pub mod tty;
 
 use std::time::Instant;
 

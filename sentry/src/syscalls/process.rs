@@ -694,6 +694,7 @@ pub fn sys_setsid(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
     }
     g.pgid = me;
     g.sid = me;
+    g.ctty = None;
     Ok(me as u64)
 }
 
@@ -909,7 +910,7 @@ fn do_clone(
     drop(parent_inner);
 
     let parent_tg = ctx.task.tg.clone();
-    let (pgid, sid, creds, rlimits, exe, no_new_privs) = {
+    let (pgid, sid, creds, rlimits, exe, no_new_privs, ctty) = {
         let g = parent_tg.inner.lock().map_err(|_| Errno::EIO)?;
         (
             g.pgid,
@@ -918,6 +919,7 @@ fn do_clone(
             g.rlimits,
             g.exe.clone(),
             g.no_new_privs,
+            g.ctty.clone(),
         )
     };
     let real_parent = if flags & libc::CLONE_PARENT as u64 != 0 {
@@ -945,6 +947,7 @@ fn do_clone(
                 g.exe = exe;
                 // Inherited over fork (and kept over execve), like Linux.
                 g.no_new_privs = no_new_privs;
+                g.ctty = ctty;
                 g
             },
             child_inner,
@@ -1052,6 +1055,7 @@ fn child_main(
     task.set_host(&stub);
     stub.pin_with_tracer();
     crate::fs::procfs::set_current(task.tg.tgid, task.tid);
+    crate::kernel::set_current_task(&task);
     let ctx = TaskCtx {
         task,
         stub,
