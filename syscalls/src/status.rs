@@ -207,6 +207,8 @@ pub fn support(s: Sysno) -> Support {
         Sysno::mount => Partial("tmpfs (mode/size/uid/gid), proc, sysfs and non-recursive bind mounts, by the sandbox's root; propagation flags accepted; MS_REMOUNT and MS_MOVE EINVAL; other types ENODEV"),
         Sysno::umount2 => Partial("MNT_DETACH, MNT_FORCE, UMOUNT_NOFOLLOW; MNT_EXPIRE never expires (EAGAIN)"),
         Sysno::chroot => Implemented,
+        Sysno::signalfd => Implemented,
+        Sysno::signalfd4 => Implemented,
         Sysno::rt_tgsigqueueinfo => Implemented,
         Sysno::getxattr => Partial(XATTR_NOTE),
         Sysno::setxattr => Partial(XATTR_NOTE),

@@ -6,6 +6,7 @@ diff_test!(sig_handler_static, "sig_handler", ["-static"]);
 diff_test!(sig_restart, "sig_restart");
 diff_test!(sig_mask, "sig_mask");
 diff_test!(sig_timedwait, "sig_timedwait");
+diff_test!(signalfd_ops, "signalfd_ops");
 diff_test!(sig_suspend, "sig_suspend");
 diff_test!(sig_altstack, "sig_altstack");
 diff_test!(sig_altstack_static_pie, "sig_altstack", ["-static-pie"]);

@@ -21,6 +21,7 @@ pub mod inotify;
 pub mod overlay;
 pub mod pipe;
 pub mod procfs;
+pub mod signalfd;
 pub mod sysfs;
 pub mod tmpfs;
 pub mod vfs;

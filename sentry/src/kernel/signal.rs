@@ -196,7 +196,15 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: Siginfo) -> bool {
                     notify_parent_stop_change(&g, tg.tgid, libc::CLD_CONTINUED, libc::SIGCONT);
             }
         }
-        if sig != libc::SIGKILL && ignored_at_send(tg, sig) {
+        // Like Linux's sig_ignored(): a blocked signal is never discarded
+        // at generation (its disposition may change before it is
+        // unblocked, and signalfd or sigwaitinfo may take it).
+        let blocked = g
+            .threads
+            .first()
+            .and_then(|t| t.inner.lock().ok().map(|i| i.sigmask & bit(sig) != 0))
+            .unwrap_or(false);
+        if sig != libc::SIGKILL && !blocked && ignored_at_send(tg, sig) {
             threads = Vec::new();
         } else {
             g.pending.push(info);

@@ -172,6 +172,8 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_munlockall => mem::sys_munlockall,
         SYS_sethostname => process::sys_sethostname,
         SYS_mount => mount::sys_mount,
+        SYS_signalfd => signal::sys_signalfd,
+        SYS_signalfd4 => signal::sys_signalfd4,
         SYS_umount2 => mount::sys_umount2,
         SYS_chroot => mount::sys_chroot,
         SYS_rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo,

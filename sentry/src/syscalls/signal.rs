@@ -312,14 +312,28 @@ fn send_by_pid(ctx: &TaskCtx, pid: i32, info: Siginfo) -> SysResult<u64> {
     let mut sent = false;
     for g in targets {
         if g.tgid == 1 && info.si_signo != 0 && ctx.task.tg.tgid != 1 {
-            // init only gets signals it has a handler for (like a pid
-            // namespace's init).
+            // init only gets signals it has a handler for, or blocks
+            // (like a pid namespace's init: Linux never discards a blocked
+            // signal at generation, so signalfd and sigwait see it).
             let handled = g
                 .actions
                 .lock()
                 .map(|a| a[info.si_signo as usize].handler > ksig::SIG_IGN)
                 .unwrap_or(false);
-            if !handled {
+            let blocked = g
+                .inner
+                .lock()
+                .ok()
+                .and_then(|i| {
+                    i.threads.first().and_then(|t| {
+                        t.inner
+                            .lock()
+                            .ok()
+                            .map(|ti| ti.sigmask & bit(info.si_signo) != 0)
+                    })
+                })
+                .unwrap_or(false);
+            if !handled && !blocked {
                 sent = true;
                 continue;
             }
@@ -523,4 +537,48 @@ pub fn sys_alarm(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         s += 1;
     }
     Ok(s)
+}
+
+fn signalfd_common(
+    ctx: &TaskCtx,
+    fd: i32,
+    mask_addr: u64,
+    size: u64,
+    flags: i32,
+) -> SysResult<u64> {
+    if flags & !(libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    // SIGKILL and SIGSTOP can never be read; Linux drops them silently.
+    let mask = ctx.read_val::<u64>(mask_addr)? & !UNBLOCKABLE;
+    if fd != -1 {
+        let f = super::file::files(ctx)?.get(fd)?;
+        let sfd = f
+            .ops
+            .as_any()
+            .downcast_ref::<crate::fs::signalfd::SignalFd>()
+            .ok_or(Errno::EINVAL)?;
+        sfd.set_mask(mask);
+        return Ok(fd as u64);
+    }
+    let file = crate::fs::signalfd::SignalFd::new(ctx.kernel(), mask, ctx.kernel().next_ino());
+    let st = libc::O_RDWR as u32 | (flags & libc::SFD_NONBLOCK) as u32;
+    super::file::install(
+        ctx,
+        crate::fs::OpenFile::new(file, st, None),
+        flags & libc::SFD_CLOEXEC != 0,
+    )
+}
+
+/// signalfd4.
+pub fn sys_signalfd4(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    signalfd_common(ctx, a[0] as i32, a[1], a[2], a[3] as i32)
+}
+
+/// signalfd (no flags).
+pub fn sys_signalfd(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    signalfd_common(ctx, a[0] as i32, a[1], a[2], 0)
 }
