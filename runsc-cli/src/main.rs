@@ -42,6 +42,10 @@ struct Cli {
     /// Accepted for runc compatibility.
     #[arg(long = "systemd-cgroup", global = true)]
     systemd_cgroup: bool,
+    /// OCI containers with a writable root get an in-memory writable layer
+    /// over a read-only root (writes never reach the bundle's rootfs).
+    #[arg(long, global = true)]
+    overlay: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -154,5 +158,6 @@ fn oci_globals(cli: &Cli) -> oci::Globals {
         debug: cli.debug,
         debug_log: cli.debug_log.clone(),
         strace: cli.strace,
+        overlay: cli.overlay,
     }
 }

@@ -169,6 +169,14 @@ pub fn run_with_gate(
     boot(spec, start_gate, false)
 }
 
+/// [`run_overlay`], calling `start_gate` (if any) right before init starts.
+pub fn run_overlay_with_gate(
+    spec: BootSpec,
+    start_gate: Option<StartGate>,
+) -> Result<ExitStatus, BootError> {
+    boot(spec, start_gate, true)
+}
+
 fn boot(
     spec: BootSpec,
     start_gate: Option<StartGate>,

@@ -1251,3 +1251,44 @@ fn run_with_a_terminal_in_the_foreground() {
     assert_eq!(out.status.code(), Some(1), "{}", show("run -d", &out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("console-socket"));
 }
+
+#[test]
+fn overlay_root_keeps_the_bundle_unchanged() {
+    let dir = test_dir("overlay");
+    let b = bundle(
+        &dir,
+        &[
+            "sh",
+            "-c",
+            "echo data > /etc/made && cat /etc/made && rm /bin/cat && ls /bin/cat 2>/dev/null || echo cat-gone; grep ' / ' /proc/mounts | cut -d' ' -f3",
+        ],
+    );
+    let mut cfg = read_config(&b);
+    cfg["root"]["readonly"] = serde_json::json!(false);
+    write_config(&b, &cfg);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(
+        &root,
+        &["--overlay", "run", "--bundle", b.to_str().unwrap(), "ov1"],
+    );
+    assert_eq!(
+        shell_status(&out.status),
+        0,
+        "{}",
+        show("run --overlay", &out)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "data\ncat-gone\noverlay\n"
+    );
+    let rootfs = b.join("rootfs");
+    assert!(
+        !rootfs.join("etc/made").exists(),
+        "an overlay write reached the bundle"
+    );
+    assert!(
+        std::fs::symlink_metadata(rootfs.join("bin/cat")).is_ok(),
+        "an overlay removal reached the bundle"
+    );
+}

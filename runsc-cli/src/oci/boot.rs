@@ -184,7 +184,10 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
     }
     let listener = control::bind(&a.state_dir)?;
 
-    let root_sock = spawn_gofer(&plan.rootfs, plan.readonly, gofers)?;
+    // --overlay: the rootfs is only read (through the gofer); writes go to
+    // an in-memory layer. A read-only root stays read-only.
+    let overlay = g.overlay && !plan.readonly;
+    let root_sock = spawn_gofer(&plan.rootfs, plan.readonly || overlay, gofers)?;
     let mut binds = Vec::new();
     for m in &plan.mounts {
         if let ExtraMount::Bind {
@@ -248,7 +251,7 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
         }),
         hostname,
         gofer: root_sock,
-        root_readonly: plan.readonly,
+        root_readonly: plan.readonly || overlay,
         stdio,
         spawning: true,
         process: plan.process.clone(),
@@ -258,7 +261,11 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
     let gate: sboot::StartGate = Box::new(move |kernel: &Arc<Kernel>| {
         gate(kernel, &plan, path, binds, listener, &gate_sync).map_err(std::io::Error::other)
     });
-    let status = sboot::run_with_gate(bspec, Some(gate));
+    let status = if overlay {
+        sboot::run_overlay_with_gate(bspec, Some(gate))
+    } else {
+        sboot::run_with_gate(bspec, Some(gate))
+    };
     if let Some(c) = &console {
         c.restore();
     }

@@ -41,6 +41,8 @@ pub struct Globals {
     pub debug_log: Option<PathBuf>,
     /// --strace.
     pub strace: bool,
+    /// --overlay: an in-memory writable layer over the root.
+    pub overlay: bool,
 }
 
 impl Globals {
@@ -62,6 +64,9 @@ impl Globals {
         }
         if self.strace {
             v.push("--strace".into());
+        }
+        if self.overlay {
+            v.push("--overlay".into());
         }
         v
     }
