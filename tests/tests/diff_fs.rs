@@ -17,6 +17,8 @@ diff_test!(sendfile_splice, "sendfile_splice");
 diff_test!(stat_sh, "stat_sh");
 diff_test!(getdents_usr, "getdents_usr");
 diff_test!(getdents_unlink, "getdents_unlink");
+diff_test!(fallocate_ops, "fallocate_ops");
+diff_test!(fallocate_ops_overlay, "fallocate_ops", [], ["/var/tmp"]);
 diff_test!(getdents_unlink_overlay, "getdents_unlink", [], ["/var/tmp"]);
 diff_test!(readlink_host, "readlink_host");
 diff_test!(access_at, "access_at");

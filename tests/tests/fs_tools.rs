@@ -34,7 +34,10 @@ fn tar_cp_mv_find_du_match_native() {
     assert!(sandbox.status.success(), "{}", show("rvisor do", &sandbox));
     let n = String::from_utf8_lossy(&native.stdout);
     // (diff -r exits 2 natively too: /usr/share/doc has dangling symlinks.)
-    assert!(n.contains("cp -a: 0") && n.contains("mv across mounts: 0"), "{n}");
+    assert!(
+        n.contains("cp -a: 0") && n.contains("mv across mounts: 0"),
+        "{n}"
+    );
     assert_eq!(
         n,
         String::from_utf8_lossy(&sandbox.stdout),

@@ -751,3 +751,81 @@ pub fn sys_sync(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
     }
     Ok(0)
 }
+
+/// fallocate: the size and content effects Linux's modes have. Blocks are
+/// not reserved ahead on any file system of the sandbox (tmpfs is sparse;
+/// host files grow by truncate), so mode 0 and FALLOC_FL_KEEP_SIZE succeed
+/// without a later write being guaranteed space.
+pub fn sys_fallocate(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    const KEEP_SIZE: i32 = libc::FALLOC_FL_KEEP_SIZE;
+    const PUNCH_HOLE: i32 = libc::FALLOC_FL_PUNCH_HOLE;
+    const ZERO_RANGE: i32 = libc::FALLOC_FL_ZERO_RANGE;
+    const COLLAPSE: i32 = libc::FALLOC_FL_COLLAPSE_RANGE;
+    const INSERT: i32 = libc::FALLOC_FL_INSERT_RANGE;
+    let f = files(ctx)?.get(a[0] as i32)?;
+    let mode = a[1] as i32;
+    let (off, len) = (a[2] as i64, a[3] as i64);
+    if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE | COLLAPSE | INSERT) != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    // Linux's order of checks (vfs_fallocate).
+    if off < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if mode & PUNCH_HOLE != 0 && mode & KEEP_SIZE == 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mode & PUNCH_HOLE != 0 && mode & ZERO_RANGE != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mode & (COLLAPSE | INSERT) != 0 && mode != COLLAPSE && mode != INSERT {
+        return Err(Errno::EINVAL);
+    }
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    let a0 = f.ops.stat()?;
+    if a0.is_dir() {
+        return Err(Errno::EISDIR);
+    }
+    if a0.mode & libc::S_IFMT == libc::S_IFIFO {
+        return Err(Errno::ESPIPE);
+    }
+    if !a0.is_reg() {
+        return Err(Errno::ENODEV);
+    }
+    let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    if mode & (COLLAPSE | INSERT) != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if f.flags() & libc::O_APPEND as u32 != 0 && mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
+        return Err(Errno::EPERM);
+    }
+    let loc = f.location.clone().ok_or(Errno::EOPNOTSUPP)?;
+    check_writable_mount(&loc)?;
+    let size = a0.size;
+    if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
+        // Zero what exists of the range (holes read as zeros anyway).
+        let zero_end = end.min(size);
+        let zeros = vec![0u8; (zero_end.saturating_sub(off as u64)).min(1 << 20) as usize];
+        let mut at = off as u64;
+        while at < zero_end {
+            let n = ((zero_end - at) as usize).min(zeros.len());
+            let w = f.ops.write(&zeros[..n], at)?;
+            if w == 0 {
+                return Err(Errno::EIO);
+            }
+            at += w as u64;
+        }
+    }
+    if mode & (KEEP_SIZE | PUNCH_HOLE) == 0 && end > size {
+        loc.dentry.inode.setattr(&SetAttr {
+            size: Some(end),
+            ..Default::default()
+        })?;
+    }
+    if mode != KEEP_SIZE {
+        inotify::notify_path(&loc, libc::IN_MODIFY);
+    }
+    Ok(0)
+}

@@ -200,6 +200,7 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_fchownat => fsops::sys_fchownat,
         SYS_truncate => fsops::sys_truncate,
         SYS_ftruncate => fsops::sys_ftruncate,
+        SYS_fallocate => fsops::sys_fallocate,
         SYS_utimensat => fsops::sys_utimensat,
         SYS_statfs => fsops::sys_statfs,
         SYS_fstatfs => fsops::sys_fstatfs,
