@@ -27,7 +27,7 @@ const PRCTL_NOTE: &str = "PR_SET_NAME PR_GET_NAME PR_SET_PDEATHSIG PR_GET_PDEATH
 /// What the sentry supports of `arch_prctl`.
 const ARCH_PRCTL_NOTE: &str = "ARCH_SET_FS ARCH_GET_FS only";
 /// What the sentry supports of the xattr calls.
-const XATTR_NOTE: &str = "no file system supports extended attributes yet: EOPNOTSUPP";
+const XATTR_NOTE: &str = "user. trusted. security. on tmpfs and the overlay (copy-up carries them); user. trusted. of host files through the gofer; system. (ACLs) and other namespaces EOPNOTSUPP";
 /// What the sentry supports of `socket`.
 const SOCKET_NOTE: &str = "AF_UNIX stream, datagram and seqpacket; other families EAFNOSUPPORT";
 /// What the sentry supports of the mlock family.

@@ -448,6 +448,80 @@ fn host_root_writes_stay_in_the_sandbox() {
     expect(&out, 0, "x\nremoved\n", "write to the overlay root");
 }
 
+#[test]
+fn xattrs_of_host_files_and_copy_up() {
+    // A host file with user attributes: the sandbox reads them through
+    // the gofer; changing them copies the file up with its attributes and
+    // never touches the host file.
+    let tool = compile_c("xattr_ops", &[]);
+    let tool = tool.to_str().unwrap();
+    let dir = scratch_dir().join("xattr-host");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("f");
+    std::fs::write(&f, "data\n").unwrap();
+    let f = f.to_str().unwrap();
+    let set = native(&[tool, "set", f, "user.host", "H", "set", f, "user.keep", "K"]);
+    assert_eq!(
+        stdout(&set),
+        "set user.host: 0\nset user.keep: 0\n",
+        "the host's file system must support user xattrs\n{}",
+        show("native", &set)
+    );
+    let d = dir.to_str().unwrap();
+    let out = sandbox(&[
+        tool,
+        "get",
+        f,
+        "user.host",
+        "list",
+        f,
+        "list",
+        d,
+        "set",
+        f,
+        "user.new",
+        "N",
+        "rm",
+        f,
+        "user.host",
+        "list",
+        f,
+        "get",
+        f,
+        "user.keep",
+        "rm",
+        f,
+        "user.none",
+        "set",
+        d,
+        "user.d",
+        "D",
+        "list",
+        d,
+    ]);
+    expect(
+        &out,
+        0,
+        "get user.host: 1 \"H\"\n\
+         list: 20 [user.host user.keep]\n\
+         list: 0 []\n\
+         set user.new: 0\n\
+         rm user.host: 0\n\
+         list: 19 [user.keep user.new]\n\
+         get user.keep: 1 \"K\"\n\
+         rm user.none: ENODATA\n\
+         set user.d: 0\n\
+         list: 7 [user.d]\n",
+        "xattrs over the overlay root",
+    );
+    let host = native(&[tool, "list", f, "list", d]);
+    assert_eq!(
+        stdout(&host),
+        "list: 20 [user.host user.keep]\nlist: 0 []\n",
+        "the sandbox changed the host file's attributes"
+    );
+}
+
 // ---- the sentry's own confinement ------------------------------------------
 
 /// The `Seccomp:` field of a /proc status file.

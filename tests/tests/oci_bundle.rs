@@ -586,6 +586,125 @@ fn readonly_root_refuses_writes() {
     assert!(!b.join("rootfs/etc/nope").exists());
 }
 
+/// Copies the static `xattr_ops` tool into the bundle's rootfs as
+/// `/bin/xattr_ops`.
+fn install_xattr_tool(b: &Path) {
+    let tool = rvisor_tests::compile_c("xattr_ops", &["-static"]);
+    std::fs::copy(tool, b.join("rootfs/bin/xattr_ops")).unwrap();
+}
+
+/// Runs the `xattr_ops` tool on the host.
+fn host_xattrs(args: &[&str]) -> String {
+    let tool = rvisor_tests::compile_c("xattr_ops", &[]);
+    let out = run_with_timeout(Command::new(tool).args(args), TIMEOUT);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn xattrs_through_the_gofer() {
+    // Writable root: attributes set inside reach the bundle's files;
+    // read-only root: they can be read but not changed (EROFS).
+    let dir = test_dir("xattr");
+    let b = bundle(
+        &dir,
+        &[
+            "xattr_ops",
+            "get",
+            "/etc/f",
+            "user.host",
+            "set",
+            "/etc/f",
+            "user.a",
+            "A",
+            "set",
+            "/etc",
+            "user.d",
+            "D",
+            "rm",
+            "/etc/f",
+            "user.host",
+            "list",
+            "/etc/f",
+            "get",
+            "/etc/f",
+            "user.a",
+            "set",
+            "/bin/sh",
+            "user.l",
+            "x",
+            "rm",
+            "/etc/f",
+            "user.none",
+        ],
+    );
+    install_xattr_tool(&b);
+    let f = b.join("rootfs/etc/f");
+    std::fs::write(&f, "f\n").unwrap();
+    let f = f.to_str().unwrap().to_string();
+    assert_eq!(
+        host_xattrs(&["set", &f, "user.host", "H"]),
+        "set user.host: 0\n",
+        "the host's file system must support user xattrs"
+    );
+    let mut cfg = read_config(&b);
+    cfg["root"]["readonly"] = serde_json::json!(false);
+    write_config(&b, &cfg);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let out = rvisor(&root, &["run", "--bundle", b.to_str().unwrap(), "xrw"]);
+    assert_eq!(shell_status(&out.status), 0, "{}", show("run", &out));
+    // /bin/sh is a symlink to busybox: set follows it to a regular file.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "get user.host: 1 \"H\"\nset user.a: 0\nset user.d: 0\nrm user.host: 0\n\
+         list: 7 [user.a]\nget user.a: 1 \"A\"\nset user.l: 0\nrm user.none: ENODATA\n",
+        "{}",
+        show("run", &out)
+    );
+    let etc = b.join("rootfs/etc");
+    let busybox = b.join("rootfs/bin/busybox");
+    assert_eq!(
+        host_xattrs(&[
+            "list",
+            &f,
+            "get",
+            etc.to_str().unwrap(),
+            "user.d",
+            "get",
+            busybox.to_str().unwrap(),
+            "user.l",
+        ]),
+        "list: 7 [user.a]\nget user.d: 1 \"D\"\nget user.l: 1 \"x\"\n"
+    );
+
+    cfg["root"]["readonly"] = serde_json::json!(true);
+    cfg["process"]["args"] = serde_json::json!([
+        "xattr_ops",
+        "get",
+        "/etc/f",
+        "user.a",
+        "set",
+        "/etc/f",
+        "user.b",
+        "B",
+        "rm",
+        "/etc/f",
+        "user.a",
+        "list",
+        "/etc/f"
+    ]);
+    write_config(&b, &cfg);
+    let out = rvisor(&root, &["run", "--bundle", b.to_str().unwrap(), "xro"]);
+    assert_eq!(shell_status(&out.status), 0, "{}", show("run", &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "get user.a: 1 \"A\"\nset user.b: EROFS\nrm user.a: EROFS\nlist: 7 [user.a]\n",
+        "{}",
+        show("run", &out)
+    );
+    assert_eq!(host_xattrs(&["list", &f]), "list: 7 [user.a]\n");
+}
+
 #[test]
 fn symlinks_and_dotdot_never_leave_the_rootfs() {
     let dir = test_dir("escape");

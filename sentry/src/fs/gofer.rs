@@ -1,7 +1,10 @@
 //! The gofer file system: the host root (or a bind mount) reached only
 //! through the gofer process. Each inode holds a gofer fid; opening a
 //! regular file asks the gofer for a host fd, after which reads go to that
-//! fd directly without a round trip per call.
+//! fd directly without a round trip per call. Extended attributes go
+//! through the gofer's xattr requests (only `user.*` and `trusted.*`, of
+//! regular files and directories, are served; writes need a writable
+//! mount, which the gofer enforces as well). They are never cached.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -59,6 +62,18 @@ fn convert(a: &FileAttr) -> Attr {
 
 fn gerr(e: rvisor_gofer::GoferError) -> Errno {
     Errno::new(e.errno())
+}
+
+/// The buffer asked of the gofer for one xattr value: the largest there is.
+const XATTR_VALUE_MAX: u32 = super::xattr::SIZE_MAX as u32;
+/// The buffer asked of the gofer for a name list.
+const XATTR_LIST_MAX: u32 = super::xattr::LIST_MAX as u32;
+
+/// Checks an xattr name before a round trip, as the gofer would:
+/// `EOPNOTSUPP` outside `user.` and `trusted.` (`security.*` of host files
+/// is not exposed), `EINVAL` for a bare prefix.
+fn gofer_xattr_name(name: &[u8]) -> SysResult<()> {
+    rvisor_gofer::protocol::validate_xattr_name(name).map_err(Errno::new)
 }
 
 impl GoferInode {
@@ -246,6 +261,36 @@ impl Inode for GoferInode {
         let a = self.client.setattr(self.fid, &req).map_err(gerr)?;
         *self.attr.lock().map_err(|_| Errno::EIO)? = convert(&a);
         Ok(())
+    }
+
+    fn getxattr(&self, name: &[u8]) -> SysResult<Vec<u8>> {
+        gofer_xattr_name(name)?;
+        self.client
+            .getxattr(self.fid, name, XATTR_VALUE_MAX)
+            .map_err(gerr)
+    }
+
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: u32) -> SysResult<()> {
+        self.writable()?;
+        gofer_xattr_name(name)?;
+        let flags = i32::try_from(flags).map_err(|_| Errno::EINVAL)?;
+        self.client
+            .setxattr(self.fid, name, value, flags)
+            .map_err(gerr)
+    }
+
+    fn listxattr(&self) -> SysResult<Vec<Vec<u8>>> {
+        let list = self
+            .client
+            .listxattr(self.fid, XATTR_LIST_MAX)
+            .map_err(gerr)?;
+        Ok(super::xattr::split_names(&list))
+    }
+
+    fn removexattr(&self, name: &[u8]) -> SysResult<()> {
+        self.writable()?;
+        gofer_xattr_name(name)?;
+        self.client.removexattr(self.fid, name).map_err(gerr)
     }
 
     fn lookup(&self, name: &[u8]) -> SysResult<Arc<dyn Inode>> {

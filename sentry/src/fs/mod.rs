@@ -10,6 +10,7 @@
 //! * [`OpenFile`] — an open file description (offset, status flags), shared
 //!   by dup'ed descriptors and across fork.
 //! * [`FdTable`] — a process's descriptor table (shared by `CLONE_FILES`).
+//! * [`xattr`] — extended attribute names, limits and the in-memory store.
 
 pub mod anon;
 pub mod devfs;
@@ -25,6 +26,7 @@ pub mod signalfd;
 pub mod sysfs;
 pub mod tmpfs;
 pub mod vfs;
+pub mod xattr;
 
 use std::any::Any;
 use std::os::fd::RawFd;
@@ -232,6 +234,28 @@ pub trait Inode: Send + Sync + 'static {
     /// Changes attributes (chmod, chown, truncate, utimes).
     fn setattr(&self, _change: &SetAttr) -> SysResult<()> {
         Err(Errno::EROFS)
+    }
+    /// The whole value of the extended attribute `name` (at most
+    /// [`xattr::SIZE_MAX`] bytes); `ENODATA` if the inode has none of
+    /// that name. Permission and namespace checks were made by the
+    /// caller. File systems without xattrs: `EOPNOTSUPP`.
+    fn getxattr(&self, _name: &[u8]) -> SysResult<Vec<u8>> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// Sets the extended attribute `name` to `value`; `flags` is a subset
+    /// of [`xattr::CREATE`] | [`xattr::REPLACE`] (`EEXIST` / `ENODATA`).
+    fn setxattr(&self, _name: &[u8], _value: &[u8], _flags: u32) -> SysResult<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// The names of all extended attributes, of every namespace (the
+    /// caller hides what the calling process may not see). A file system
+    /// without xattrs has none.
+    fn listxattr(&self) -> SysResult<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+    /// Removes the extended attribute `name` (`ENODATA` if absent).
+    fn removexattr(&self, _name: &[u8]) -> SysResult<()> {
+        Err(Errno::EOPNOTSUPP)
     }
     /// For magic links (/proc/PID/exe, /proc/PID/fd/N): where they lead,
     /// bypassing readlink text.

@@ -18,6 +18,12 @@
 //!   1 MiB chunks, symlinks by `readlink` + `symlink`, FIFOs and sockets by
 //!   `mknod`; then mode, owner and times follow with `setattr`. FIFOs are
 //!   copied up on every open, so that their pipe lives in the sandbox.
+//! * Extended attributes are read from the upper file if there is one,
+//!   else from the lower; setting or removing one copies the file up
+//!   first (removing a name the lower file lacks fails with `ENODATA`
+//!   without a copy-up). A copy-up carries the lower file's attributes
+//!   along (all the lower reports: `user.*` and `trusted.*` from the
+//!   gofer; never `trusted.overlay.*`, which belongs to a host overlayfs).
 //! * Inode numbers: a file keeps its lower inode number after copy-up (as
 //!   Linux overlayfs does), because the copy's "origin" is remembered.
 //!   Files created in the sandbox get their upper number with bit 63 set,
@@ -256,6 +262,10 @@ pub fn new_overlay(lower: Arc<dyn Inode>, upper_root: Arc<dyn Inode>, dev: u64) 
     if let Ok(mut o) = fs.origins.lock() {
         o.insert(ua.ino, la.ino);
     }
+    // The root is never copied up: it starts with the lower root's
+    // extended attributes. Best effort: a root whose attributes cannot be
+    // read starts without them.
+    let _ = copy_xattrs(&lower, &upper_root);
     Arc::new_cyclic(|me| OvlInode {
         fs: fs.clone(),
         me: me.clone(),
@@ -571,7 +581,10 @@ impl OvlInode {
             atime: Some(la.atime),
             mtime: Some(la.mtime),
         };
-        if let Err(e) = created.setattr(&attrs) {
+        if let Err(e) = created
+            .setattr(&attrs)
+            .and_then(|()| copy_xattrs(&lower, &created))
+        {
             let _ = if la.is_dir() {
                 pu.inode.rmdir(&name)
             } else {
@@ -715,6 +728,16 @@ impl OvlInode {
         Ok(())
     }
 
+    /// The upper file, copied up (with its data) if need be, for an
+    /// extended attribute change.
+    fn copy_up_for_xattr(&self) -> SysResult<Upper> {
+        let _g = self.write_lock()?;
+        if self.removed() && self.upper().is_none() {
+            return Err(Errno::ENOENT);
+        }
+        self.copy_up(true)
+    }
+
     fn write_lock(&self) -> SysResult<std::sync::RwLockWriteGuard<'_, ()>> {
         self.fs.tree.write().map_err(|_| Errno::EIO)
     }
@@ -722,6 +745,34 @@ impl OvlInode {
     fn read_lock(&self) -> SysResult<std::sync::RwLockReadGuard<'_, ()>> {
         self.fs.tree.read().map_err(|_| Errno::EIO)
     }
+}
+
+/// Copies the extended attributes of `src` (a lower file) to `dst` (its
+/// new upper copy), except a host overlayfs's own `trusted.overlay.*`.
+/// A lower file system without xattrs has nothing to copy; names the
+/// upper cannot hold are skipped; any other failure fails the copy-up.
+fn copy_xattrs(src: &Arc<dyn Inode>, dst: &Arc<dyn Inode>) -> SysResult<()> {
+    let names = match src.listxattr() {
+        Ok(n) => n,
+        Err(e) if e == Errno::EOPNOTSUPP => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for name in names {
+        if name.starts_with(b"trusted.overlay.") {
+            continue;
+        }
+        let value = match src.getxattr(&name) {
+            Ok(v) => v,
+            // Removed on the host meanwhile, or not served after all.
+            Err(e) if e == Errno::ENODATA || e == Errno::EOPNOTSUPP => continue,
+            Err(e) => return Err(e),
+        };
+        match dst.setxattr(&name, &value, 0) {
+            Err(e) if e == Errno::EOPNOTSUPP => {}
+            r => r?,
+        }
+    }
+    Ok(())
 }
 
 /// Copies a lower regular file's data into the new upper file `dst`.
@@ -1113,6 +1164,39 @@ impl Inode for OvlInode {
         u.inode.setattr(change)
     }
 
+    fn getxattr(&self, name: &[u8]) -> SysResult<Vec<u8>> {
+        match (self.upper(), &self.lower) {
+            (Some(u), _) => u.inode.getxattr(name),
+            (None, Some(l)) => l.getxattr(name),
+            (None, None) => Err(Errno::EIO),
+        }
+    }
+
+    fn listxattr(&self) -> SysResult<Vec<Vec<u8>>> {
+        match (self.upper(), &self.lower) {
+            (Some(u), _) => u.inode.listxattr(),
+            (None, Some(l)) => l.listxattr(),
+            (None, None) => Err(Errno::EIO),
+        }
+    }
+
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: u32) -> SysResult<()> {
+        // Nothing to copy up for a name no layer can hold.
+        super::xattr::check_storable(name)?;
+        self.copy_up_for_xattr()?.inode.setxattr(name, value, flags)
+    }
+
+    fn removexattr(&self, name: &[u8]) -> SysResult<()> {
+        super::xattr::check_storable(name)?;
+        if self.upper().is_none() {
+            if let Some(l) = &self.lower {
+                // As Linux overlayfs: no copy-up to remove what is not there.
+                l.getxattr(name)?;
+            }
+        }
+        self.copy_up_for_xattr()?.inode.removexattr(name)
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -1321,6 +1405,80 @@ mod tests {
             .into_iter()
             .map(|e| String::from_utf8(e.name).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn xattrs_read_lower_and_copy_up() {
+        let fx = fixture();
+        let lower_pw = get(&fx.lower, "etc/passwd");
+        lower_pw.setxattr(b"user.a", b"1", 0).unwrap();
+        lower_pw.setxattr(b"trusted.t", b"T", 0).unwrap();
+        lower_pw
+            .setxattr(b"trusted.overlay.origin", b"o", 0)
+            .unwrap();
+        get(&fx.lower, "etc")
+            .setxattr(b"user.dir", b"d", 0)
+            .unwrap();
+        let r = &fx.root;
+        let pw = get(r, "etc/passwd");
+        // Read from the lower: nothing is copied up.
+        assert_eq!(pw.getxattr(b"user.a").unwrap(), b"1");
+        assert_eq!(pw.listxattr().unwrap().len(), 3);
+        assert_eq!(err(pw.getxattr(b"user.none")), Errno::ENODATA);
+        assert_eq!(err(pw.removexattr(b"user.none")), Errno::ENODATA);
+        assert_eq!(err(pw.setxattr(b"bogus.x", b"", 0)), Errno::EOPNOTSUPP);
+        assert!(fx.upper.readdir().unwrap().is_empty());
+        // Setting one copies the file (and its parent) up with the lower's
+        // attributes, leaving the lower file as it was.
+        pw.setxattr(b"user.b", b"2", 0).unwrap();
+        let up = get(&fx.upper, "etc/passwd");
+        assert_eq!(
+            up.listxattr().unwrap(),
+            vec![
+                b"trusted.t".to_vec(),
+                b"user.a".to_vec(),
+                b"user.b".to_vec()
+            ]
+        );
+        assert_eq!(read_all(&up), b"root:x\n");
+        assert_eq!(get(&fx.upper, "etc").getxattr(b"user.dir").unwrap(), b"d");
+        assert_eq!(err(lower_pw.getxattr(b"user.b")), Errno::ENODATA);
+        assert_eq!(pw.getxattr(b"user.b").unwrap(), b"2");
+        pw.removexattr(b"user.a").unwrap();
+        assert_eq!(err(pw.getxattr(b"user.a")), Errno::ENODATA);
+        assert_eq!(lower_pw.getxattr(b"user.a").unwrap(), b"1");
+        // Removing a lower-only file's attribute copies it up too.
+        let lower_host = get(&fx.lower, "etc/hostname");
+        lower_host.setxattr(b"user.h", b"h", 0).unwrap();
+        get(r, "etc/hostname").removexattr(b"user.h").unwrap();
+        assert!(get(&fx.upper, "etc/hostname")
+            .listxattr()
+            .unwrap()
+            .is_empty());
+        assert_eq!(lower_host.getxattr(b"user.h").unwrap(), b"h");
+        // Symlinks keep trusted.* on copy-up; files made in the sandbox
+        // have the upper's attributes only.
+        get(&fx.lower, "etc/hn")
+            .setxattr(b"trusted.l", b"L", 0)
+            .unwrap();
+        let hn = get(r, "etc/hn");
+        hn.setxattr(b"trusted.m", b"M", 0).unwrap();
+        assert_eq!(
+            get(&fx.upper, "etc/hn").listxattr().unwrap(),
+            vec![b"trusted.l".to_vec(), b"trusted.m".to_vec()]
+        );
+        let new = get(r, "etc").create(b"new", 0o644, 0, 0).unwrap();
+        new.setxattr(b"user.n", b"", 0).unwrap();
+        assert_eq!(get(&fx.upper, "etc/new").getxattr(b"user.n").unwrap(), b"");
+    }
+
+    #[test]
+    fn overlay_root_starts_with_lower_root_xattrs() {
+        let lower = Tmpfs::new(7, 0o755, 0, 0, None);
+        lower.setxattr(b"user.root", b"r", 0).unwrap();
+        let upper = Tmpfs::new(9, 0o755, 0, 0, None);
+        let root = new_overlay(lower, upper, OVL_DEV);
+        assert_eq!(root.getxattr(b"user.root").unwrap(), b"r");
     }
 
     #[test]

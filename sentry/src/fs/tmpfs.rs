@@ -4,7 +4,9 @@
 //! sparse file costs only the pages actually written and holes read as
 //! zeros. Directories keep their entries in a `BTreeMap`, which gives a
 //! stable listing order. FIFOs share one [`Pipe`] per inode between all
-//! their openers.
+//! their openers. Every inode (symlinks and special files included) can
+//! hold extended attributes; their total size per file system is bounded
+//! ([`XATTR_SPACE_MAX`], or the size limit if smaller).
 //!
 //! Permission checks are the system call layer's job; this module only
 //! enforces the file system's own rules (types, emptiness, same-fs, space).
@@ -23,6 +25,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::pipe::{Pipe, PipeEnd};
 use super::vfs::DirFile;
+use super::xattr::{XattrMap, XattrSpace};
 use super::{
     poll, Attr, DirEntry, FileOps, Inode, IoctlIo, SetAttr, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
     S_IFREG, S_IFSOCK,
@@ -41,6 +44,9 @@ const NAME_MAX: usize = 255;
 /// What each directory entry adds to a directory's size (Linux's
 /// `BOGO_DIRENT_SIZE`).
 const BOGO_DIRENT_SIZE: u64 = 20;
+/// Most bytes of extended attributes (names, values and per-entry
+/// overhead) one tmpfs holds; beyond, setting one fails with `ENOSPC`.
+pub const XATTR_SPACE_MAX: u64 = 16 << 20;
 
 type Page = Box<[u8; PAGE_SIZE]>;
 
@@ -78,6 +84,8 @@ pub struct Tmpfs {
     used: AtomicU64,
     /// Serialises namespace changes.
     tree: Mutex<()>,
+    /// Space used by the extended attributes of all inodes.
+    xattr_space: XattrSpace,
 }
 
 impl Tmpfs {
@@ -107,6 +115,9 @@ impl Tmpfs {
             size_limit,
             used: AtomicU64::new(0),
             tree: Mutex::new(()),
+            xattr_space: XattrSpace::new(
+                size_limit.map_or(XATTR_SPACE_MAX, |l| l.min(XATTR_SPACE_MAX)),
+            ),
         });
         TmpInode::new(
             &fs,
@@ -258,6 +269,8 @@ pub struct TmpInode {
     kind: Kind,
     /// An O_TMPFILE file that may be linked while its link count is 0.
     linkable: AtomicBool,
+    /// Extended attributes (never locked together with another lock).
+    xattrs: Mutex<XattrMap>,
 }
 
 impl TmpInode {
@@ -280,7 +293,17 @@ impl TmpInode {
             }),
             kind,
             linkable: AtomicBool::new(false),
+            xattrs: Mutex::default(),
         })
+    }
+
+    fn xattrs(&self) -> SysResult<std::sync::MutexGuard<'_, XattrMap>> {
+        self.xattrs.lock().map_err(|_| Errno::EIO)
+    }
+
+    /// Bytes the extended attributes of this file system take.
+    pub fn xattr_usage(&self) -> u64 {
+        self.fs.xattr_space.used()
     }
 
     fn meta(&self) -> SysResult<std::sync::MutexGuard<'_, Meta>> {
@@ -582,6 +605,9 @@ impl TmpInode {
 
 impl Drop for TmpInode {
     fn drop(&mut self) {
+        if let Ok(x) = self.xattrs.get_mut() {
+            x.clear(&self.fs.xattr_space);
+        }
         match &mut self.kind {
             Kind::File(data) => {
                 if let Ok(d) = data.get_mut() {
@@ -974,6 +1000,25 @@ impl Inode for TmpInode {
             nd.touch_modified()?;
         }
         Ok(())
+    }
+
+    fn getxattr(&self, name: &[u8]) -> SysResult<Vec<u8>> {
+        self.xattrs()?.get(name)
+    }
+
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: u32) -> SysResult<()> {
+        self.xattrs()?
+            .set(name, value, flags, &self.fs.xattr_space)?;
+        self.touch_changed()
+    }
+
+    fn listxattr(&self) -> SysResult<Vec<Vec<u8>>> {
+        Ok(self.xattrs()?.names())
+    }
+
+    fn removexattr(&self, name: &[u8]) -> SysResult<()> {
+        self.xattrs()?.remove(name, &self.fs.xattr_space)?;
+        self.touch_changed()
     }
 
     fn setattr(&self, change: &SetAttr) -> SysResult<()> {
@@ -1507,6 +1552,72 @@ mod tests {
         assert_eq!(reg.attr().unwrap().mode, S_IFREG | 0o640);
         let dtypes: Vec<u8> = r.readdir().unwrap().iter().map(|e| e.dtype).collect();
         assert_eq!(dtypes, vec![libc::DT_LNK, libc::DT_REG, libc::DT_SOCK]);
+    }
+
+    #[test]
+    fn xattrs_on_files_symlinks_and_links() {
+        use crate::fs::xattr::{CREATE, REPLACE};
+        let r = root();
+        let f = r.create(b"f", 0o644, 0, 0).unwrap();
+        let before = f.attr().unwrap().ctime;
+        f.setxattr(b"user.b", b"2", 0).unwrap();
+        f.setxattr(b"user.a", b"1", CREATE).unwrap();
+        f.setxattr(b"trusted.t", b"", 0).unwrap();
+        assert!(f.attr().unwrap().ctime >= before);
+        assert_eq!(err(f.setxattr(b"user.a", b"x", CREATE)), Errno::EEXIST);
+        assert_eq!(err(f.setxattr(b"user.c", b"x", REPLACE)), Errno::ENODATA);
+        assert_eq!(err(f.setxattr(b"user.", b"x", 0)), Errno::EINVAL);
+        assert_eq!(err(f.setxattr(b"other.x", b"x", 0)), Errno::EOPNOTSUPP);
+        assert_eq!(
+            err(f.getxattr(b"system.posix_acl_access")),
+            Errno::EOPNOTSUPP
+        );
+        assert_eq!(f.getxattr(b"user.a").unwrap(), b"1");
+        assert_eq!(f.getxattr(b"trusted.t").unwrap(), b"");
+        assert_eq!(err(f.getxattr(b"user.zz")), Errno::ENODATA);
+        // Sorted by name.
+        assert_eq!(
+            f.listxattr().unwrap(),
+            vec![
+                b"trusted.t".to_vec(),
+                b"user.a".to_vec(),
+                b"user.b".to_vec()
+            ]
+        );
+        // A hard link is the same inode: same attributes.
+        r.link(b"g", &f).unwrap();
+        let g = r.lookup(b"g").unwrap();
+        assert_eq!(g.getxattr(b"user.b").unwrap(), b"2");
+        g.removexattr(b"user.b").unwrap();
+        assert_eq!(err(f.getxattr(b"user.b")), Errno::ENODATA);
+        assert_eq!(err(f.removexattr(b"user.b")), Errno::ENODATA);
+        // Symlinks hold trusted.* and security.* (the VFS refuses user.*).
+        let l = r.symlink(b"l", b"f", 0, 0).unwrap();
+        l.setxattr(b"security.s", b"v", 0).unwrap();
+        assert_eq!(l.listxattr().unwrap(), vec![b"security.s".to_vec()]);
+        // Space comes back when the inodes go.
+        let t = r.as_any().downcast_ref::<TmpInode>().unwrap();
+        assert!(t.xattr_usage() > 0);
+        drop((f, g, l));
+        r.unlink(b"f").unwrap();
+        r.unlink(b"g").unwrap();
+        r.unlink(b"l").unwrap();
+        assert_eq!(t.xattr_usage(), 0);
+    }
+
+    #[test]
+    fn xattr_space_is_bounded() {
+        let r = Tmpfs::new(43, 0o755, 0, 0, Some(8192));
+        let f = r.create(b"f", 0o644, 0, 0).unwrap();
+        f.setxattr(b"user.a", &[7; 4000], 0).unwrap();
+        f.setxattr(b"user.b", &[7; 4000], 0).unwrap();
+        assert_eq!(err(f.setxattr(b"user.c", &[7; 4000], 0)), Errno::ENOSPC);
+        f.removexattr(b"user.a").unwrap();
+        f.setxattr(b"user.c", &[7; 4000], 0).unwrap();
+        let big = Tmpfs::new(44, 0o755, 0, 0, None);
+        let h = big.create(b"h", 0o644, 0, 0).unwrap();
+        h.setxattr(b"user.max", &[1; 65536], 0).unwrap();
+        assert_eq!(h.getxattr(b"user.max").unwrap().len(), 65536);
     }
 
     #[test]

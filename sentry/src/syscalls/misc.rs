@@ -1,41 +1,9 @@
-//! Smaller system calls that real programs make on start-up: extended
-//! attributes (none supported yet), file advice, scheduling priority.
+//! Smaller system calls that real programs make on start-up: file advice,
+//! scheduling priority, flock.
 
 use super::file::files;
-use super::path::resolve_at;
 use crate::kernel::task::TaskCtx;
 use crate::{Errno, SysResult};
-
-/// The xattr calls: validates the path or fd, then reports that no file
-/// system here supports extended attributes yet (EOPNOTSUPP), which is what
-/// Linux says for a file system without xattr support.
-fn xattr_common(ctx: &TaskCtx, path_addr: Option<u64>, follow: bool, fd: i32) -> SysResult<u64> {
-    match path_addr {
-        Some(p) => {
-            let path = ctx.read_path(p)?;
-            resolve_at(ctx, libc::AT_FDCWD, &path, follow, false)?;
-        }
-        None => {
-            files(ctx)?.get(fd)?;
-        }
-    }
-    Err(Errno::EOPNOTSUPP)
-}
-
-/// getxattr, setxattr, listxattr, removexattr.
-pub fn sys_xattr_path(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    xattr_common(ctx, Some(a[0]), true, -1)
-}
-
-/// lgetxattr, lsetxattr, llistxattr, lremovexattr.
-pub fn sys_xattr_lpath(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    xattr_common(ctx, Some(a[0]), false, -1)
-}
-
-/// fgetxattr, fsetxattr, flistxattr, fremovexattr.
-pub fn sys_xattr_fd(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    xattr_common(ctx, None, true, a[0] as i32)
-}
 
 /// fadvise64: advice only affects caching; checked and accepted.
 pub fn sys_fadvise64(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {

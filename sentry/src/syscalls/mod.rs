@@ -23,6 +23,7 @@ pub mod signal;
 pub mod time;
 pub mod transfer;
 pub mod tty;
+pub mod xattr;
 
 use std::time::Instant;
 
@@ -208,18 +209,18 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_fdatasync => fsops::sys_fsync,
         SYS_sync => fsops::sys_sync,
         SYS_syncfs => fsops::sys_fsync,
-        SYS_getxattr => misc::sys_xattr_path,
-        SYS_setxattr => misc::sys_xattr_path,
-        SYS_listxattr => misc::sys_xattr_path,
-        SYS_removexattr => misc::sys_xattr_path,
-        SYS_lgetxattr => misc::sys_xattr_lpath,
-        SYS_lsetxattr => misc::sys_xattr_lpath,
-        SYS_llistxattr => misc::sys_xattr_lpath,
-        SYS_lremovexattr => misc::sys_xattr_lpath,
-        SYS_fgetxattr => misc::sys_xattr_fd,
-        SYS_fsetxattr => misc::sys_xattr_fd,
-        SYS_flistxattr => misc::sys_xattr_fd,
-        SYS_fremovexattr => misc::sys_xattr_fd,
+        SYS_getxattr => xattr::sys_getxattr,
+        SYS_setxattr => xattr::sys_setxattr,
+        SYS_listxattr => xattr::sys_listxattr,
+        SYS_removexattr => xattr::sys_removexattr,
+        SYS_lgetxattr => xattr::sys_lgetxattr,
+        SYS_lsetxattr => xattr::sys_lsetxattr,
+        SYS_llistxattr => xattr::sys_llistxattr,
+        SYS_lremovexattr => xattr::sys_lremovexattr,
+        SYS_fgetxattr => xattr::sys_fgetxattr,
+        SYS_fsetxattr => xattr::sys_fsetxattr,
+        SYS_flistxattr => xattr::sys_flistxattr,
+        SYS_fremovexattr => xattr::sys_fremovexattr,
         SYS_fadvise64 => misc::sys_fadvise64,
         SYS_getpriority => misc::sys_getpriority,
         SYS_setpriority => misc::sys_setpriority,
