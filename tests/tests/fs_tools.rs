@@ -12,7 +12,10 @@ use rvisor_tests::{run_with_timeout, rvisor_bin, scratch_dir, show, workspace_ro
 
 #[test]
 fn tar_cp_mv_find_du_match_native() {
-    let script = workspace_root().join("tests/scripts/fs_tools.sh");
+    // The scratch directory is visible inside the sandbox (the workspace
+    // may be under /tmp, which the sandbox replaces).
+    let script = scratch_dir().join("fs_tools.sh");
+    std::fs::copy(workspace_root().join("tests/scripts/fs_tools.sh"), &script).unwrap();
     let dir = scratch_dir().join("fs-tools");
     let _ = std::fs::remove_dir_all(&dir);
     let native = run_with_timeout(
