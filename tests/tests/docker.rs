@@ -350,3 +350,26 @@ fn memory_limit_oom_kills_and_pids_limit_stops_a_fork_bomb() {
         "a process of the removed container is still running"
     );
 }
+
+#[test]
+fn run_with_a_terminal_shows_the_pty_and_its_size() {
+    docker::ensure();
+    // `script` gives the docker client a terminal of a known size, so
+    // `docker run -t` allocates a pty of that size for the container.
+    let cmd = format!(
+        "stty rows 40 cols 100; docker run -t --rm --runtime=rvisor {IMAGE} sh -c 'tty; stty size; test -t 0 && echo stdin-is-tty'"
+    );
+    let out = run_with_timeout(
+        std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("DOCKER_HOST", docker::host()),
+        Duration::from_secs(120),
+    );
+    let text = stdout(&out).replace('\r', "");
+    assert_eq!(
+        text,
+        "/dev/pts/0\n40 100\nstdin-is-tty\n",
+        "{}",
+        show("docker run -t", &out)
+    );
+}
