@@ -62,6 +62,12 @@ fn gerr(e: rvisor_gofer::GoferError) -> Errno {
 }
 
 impl GoferInode {
+    /// The gofer serves this file system read-only: no remount can make
+    /// it writable.
+    pub fn is_readonly(&self) -> bool {
+        self.readonly
+    }
+
     /// The root inode (fid 0) of a gofer connection.
     pub fn root(client: Arc<GoferClient>, readonly: bool) -> SysResult<Arc<Self>> {
         Self::attach(client, readonly)
