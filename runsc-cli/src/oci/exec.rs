@@ -125,15 +125,7 @@ pub fn start(kernel: &Arc<Kernel>, s: UnixStream, p: ExecProcess, fds: Vec<Owned
 
 /// The sandbox's root location.
 pub fn root_of(kernel: &Kernel) -> Option<Location> {
-    kernel
-        .vfs
-        .mounts()
-        .into_iter()
-        .find(|m| m.mountpoint.is_none())
-        .map(|m| Location {
-            dentry: m.root.clone(),
-            mount: m,
-        })
+    kernel.vfs.root()
 }
 
 /// `args[0]` as given if it contains '/', else the first executable regular

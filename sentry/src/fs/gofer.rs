@@ -77,6 +77,12 @@ fn gofer_xattr_name(name: &[u8]) -> SysResult<()> {
 }
 
 impl GoferInode {
+    /// The gofer serves this file system read-only: no remount can make
+    /// it writable.
+    pub fn is_readonly(&self) -> bool {
+        self.readonly
+    }
+
     /// The root inode (fid 0) of a gofer connection.
     pub fn root(client: Arc<GoferClient>, readonly: bool) -> SysResult<Arc<Self>> {
         Self::attach(client, readonly)

@@ -30,7 +30,7 @@ pub mod xattr;
 
 use std::any::Any;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::kernel::wait::WaitQueue;
@@ -377,6 +377,9 @@ pub struct OpenFile {
     /// What inotify events through this file report to (computed once,
     /// when a watch first exists).
     pub(crate) notify: OnceLock<Option<inotify::FileTarget>>,
+    /// Holds write access to its mount (a regular file opened for
+    /// writing): a remount read-only is EBUSY meanwhile.
+    writer: AtomicBool,
 }
 
 impl OpenFile {
@@ -389,7 +392,22 @@ impl OpenFile {
             pos: Mutex::new(0),
             dir_cache: Mutex::new(None),
             notify: OnceLock::new(),
+            writer: AtomicBool::new(false),
         })
+    }
+    /// Takes write access to the file's mount for as long as the file is
+    /// open (Linux's FMODE_WRITER): EROFS when the mount is read-only.
+    /// For regular files opened for writing.
+    pub fn get_write_access(&self) -> SysResult<()> {
+        if let Some(l) = &self.location {
+            if !self.writer.swap(true, Ordering::SeqCst) {
+                if let Err(e) = l.mount.get_write() {
+                    self.writer.store(false, Ordering::SeqCst);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
     }
     /// Current status flags.
     pub fn flags(&self) -> u32 {
@@ -434,5 +452,10 @@ impl Drop for OpenFile {
         );
         inotify::file_released(self);
         self.ops.release();
+        if *self.writer.get_mut() {
+            if let Some(l) = &self.location {
+                l.mount.put_write();
+            }
+        }
     }
 }

@@ -479,11 +479,7 @@ impl ProcFs {
         if let Some(r) = fallback.and_then(from_task) {
             return Some(r);
         }
-        let m = k.vfs.mounts().into_iter().next()?;
-        Some(Location {
-            dentry: m.root.clone(),
-            mount: m,
-        })
+        k.vfs.root()
     }
 
     /// Owner and time of a per-process node.
@@ -832,19 +828,27 @@ impl ProcFs {
     fn gen_mounts(&self, k: &Kernel, root: &Location, info: bool) -> String {
         let mut out = String::new();
         for m in k.vfs.mounts() {
-            let mp = match &m.mountpoint {
+            let mountpoint = m.mountpoint();
+            let mp = match &mountpoint {
                 None => b"/".to_vec(),
                 Some((loc, _)) => k.vfs.path_of(loc, root),
             };
             let mp = mangle(&mp);
-            let rw = if m.readonly { "ro" } else { "rw" };
+            // /proc/PID/mounts shows the mount's effective state,
+            // mountinfo the mount's flag and the file system's apart.
+            let rw_of = |ro: bool| if ro { "ro" } else { "rw" };
+            let rw = rw_of(if info {
+                m.mount_readonly()
+            } else {
+                m.is_readonly()
+            });
             let opts = match m.fstype.as_str() {
                 "proc" | "sysfs" => format!("{rw},nosuid,nodev,noexec,relatime"),
                 _ => format!("{rw},relatime"),
             };
             let source = mangle(m.source.as_bytes());
             if info {
-                let parent = match &m.mountpoint {
+                let parent = match &mountpoint {
                     Some((loc, _)) => loc.mount.id,
                     None => m.id,
                 };
@@ -852,8 +856,11 @@ impl ProcFs {
                 let (maj, min) = dev_split(dev);
                 let _ = writeln!(
                     out,
-                    "{} {} {maj}:{min} / {mp} {opts} - {} {source} {rw}",
-                    m.id, parent, m.fstype
+                    "{} {} {maj}:{min} / {mp} {opts} - {} {source} {}",
+                    m.id,
+                    parent,
+                    m.fstype,
+                    rw_of(m.sb.is_readonly())
                 );
             } else {
                 let _ = writeln!(out, "{source} {mp} {} {opts} 0 0", m.fstype);
@@ -1411,14 +1418,7 @@ impl Inode for FdReopen {
 /// real mounts).
 fn detached(inode: Arc<dyn Inode>) -> Location {
     let dentry = Dentry::new(inode, Vec::new(), None);
-    let mount = Arc::new(Mount {
-        id: 0,
-        root: dentry.clone(),
-        mountpoint: None,
-        fstype: "anon_inodefs".into(),
-        source: "anon_inodefs".into(),
-        readonly: false,
-    });
+    let mount = Mount::outside(dentry.clone(), "anon_inodefs");
     Location { mount, dentry }
 }
 

@@ -79,9 +79,14 @@ fn check_name(name: &[u8]) -> SysResult<()> {
 pub struct Tmpfs {
     dev: u64,
     next_ino: AtomicU64,
-    size_limit: Option<u64>,
+    /// Most bytes of file data (a whole number of pages; `u64::MAX`: no
+    /// limit). Changed by a remount.
+    size_limit: AtomicU64,
     /// Bytes held in file pages across the whole file system.
     used: AtomicU64,
+    /// Inodes whose link count reached 0 (some may still be open, which
+    /// keeps a remount read-only from succeeding, as on Linux).
+    orphans: Mutex<Orphans>,
     /// Serialises namespace changes.
     tree: Mutex<()>,
     /// Space used by the extended attributes of all inodes.
@@ -112,8 +117,9 @@ impl Tmpfs {
         let fs = Arc::new(Tmpfs {
             dev,
             next_ino: AtomicU64::new(ino_base + 1),
-            size_limit,
+            size_limit: AtomicU64::new(size_limit.map_or(u64::MAX, round_to_pages)),
             used: AtomicU64::new(0),
+            orphans: Mutex::new(Orphans::default()),
             tree: Mutex::new(()),
             xattr_space: XattrSpace::new(
                 size_limit.map_or(XATTR_SPACE_MAX, |l| l.min(XATTR_SPACE_MAX)),
@@ -132,7 +138,7 @@ impl Tmpfs {
     /// Accounts for one more page of file data, or fails with `ENOSPC`.
     fn reserve_page(&self) -> SysResult<()> {
         let page = PAGE_SIZE as u64;
-        let limit = self.size_limit.unwrap_or(u64::MAX);
+        let limit = self.size_limit.load(Ordering::Relaxed);
         self.used
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
                 u.checked_add(page).filter(|&n| n <= limit)
@@ -150,6 +156,21 @@ impl Tmpfs {
                 Some(u.saturating_sub(bytes))
             });
     }
+}
+
+/// A byte count rounded up to whole pages (saturating).
+fn round_to_pages(bytes: u64) -> u64 {
+    bytes
+        .div_ceil(PAGE_SIZE as u64)
+        .saturating_mul(PAGE_SIZE as u64)
+}
+
+/// Inodes that lost their last name: weak references, pruned as they die.
+#[derive(Default)]
+struct Orphans {
+    list: Vec<Weak<TmpInode>>,
+    /// Prune dead entries when the list reaches this length.
+    prune_at: usize,
 }
 
 /// Attributes every inode has.
@@ -340,8 +361,14 @@ impl TmpInode {
     /// Adds `delta` to the link count (saturating at 0).
     fn add_nlink(&self, delta: i64) -> SysResult<()> {
         let mut m = self.meta()?;
+        let was = m.nlink;
         m.nlink = m.nlink.saturating_add_signed(delta);
         m.ctime = now();
+        let gone = was != 0 && m.nlink == 0;
+        drop(m);
+        if gone {
+            self.orphaned();
+        }
         Ok(())
     }
 
@@ -350,9 +377,53 @@ impl TmpInode {
     pub fn fs_usage(&self) -> (u64, Option<u64>, u64) {
         (
             self.fs.used.load(Ordering::Relaxed),
-            self.fs.size_limit,
+            Some(self.fs.size_limit.load(Ordering::Relaxed)).filter(|&l| l != u64::MAX),
             self.fs.next_ino.load(Ordering::Relaxed),
         )
+    }
+
+    /// Changes the file system's size limit, as `mount -o remount,size=`
+    /// does on Linux: `bytes` (rounded up to pages) or, for 0, no limit.
+    /// Limiting a file system that had no limit, or to less than it
+    /// holds, is EINVAL.
+    pub fn set_size_limit(&self, bytes: u64) -> SysResult<()> {
+        let fs = &self.fs;
+        if bytes == 0 {
+            fs.size_limit.store(u64::MAX, Ordering::Relaxed);
+            return Ok(());
+        }
+        let limit = round_to_pages(bytes);
+        if fs.size_limit.load(Ordering::Relaxed) == u64::MAX
+            || fs.used.load(Ordering::Relaxed) > limit
+        {
+            return Err(Errno::EINVAL);
+        }
+        fs.size_limit.store(limit, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Some inode of this file system has no name left but is still in
+    /// use (an open unlinked file, a removed working directory, an
+    /// unlinked O_TMPFILE file): Linux refuses a read-only remount then.
+    pub fn has_orphans(&self) -> bool {
+        let Ok(o) = self.fs.orphans.lock() else {
+            return false;
+        };
+        o.list.iter().any(|w| {
+            w.upgrade()
+                .is_some_and(|i| i.meta().map(|m| m.nlink == 0).unwrap_or(false))
+        })
+    }
+
+    /// Records that this inode's link count reached 0.
+    fn orphaned(&self) {
+        if let Ok(mut o) = self.fs.orphans.lock() {
+            if o.list.len() >= o.prune_at {
+                o.list.retain(|w| w.strong_count() > 0);
+                o.prune_at = (o.list.len() * 2).max(64);
+            }
+            o.list.push(self.me.clone());
+        }
     }
 
     /// Reads file data at `off`; holes read as zeros.
@@ -767,6 +838,7 @@ impl Inode for TmpInode {
             0,
         );
         f.meta()?.nlink = 0;
+        f.orphaned();
         f.linkable.store(linkable, Ordering::Relaxed);
         Ok(f)
     }
@@ -899,6 +971,7 @@ impl Inode for TmpInode {
             m.nlink = 0;
             m.ctime = now();
         }
+        child.orphaned();
         self.add_nlink(-1)?;
         self.touch_modified()
     }
@@ -984,6 +1057,7 @@ impl Inode for TmpInode {
                     m.nlink = 0;
                     m.ctime = now();
                 }
+                dst.orphaned();
                 nd.add_nlink(-1)?;
             } else {
                 dst.add_nlink(-1)?;

@@ -3,8 +3,8 @@
 //! `..`, mount crossing and ELOOP are decided here.
 
 use std::any::Any;
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use super::{Attr, DirEntry, FileOps, Inode};
@@ -53,20 +53,137 @@ impl Dentry {
     }
 }
 
+/// What every mount of one file system instance shares (the parts of
+/// Linux's `super_block` the sandbox keeps): the instance's read-only
+/// state and how many files are open for writing on it.
+pub struct SuperBlock {
+    readonly: AtomicBool,
+    writers: AtomicUsize,
+}
+
+impl SuperBlock {
+    /// A new instance, read-only or not.
+    pub fn new(readonly: bool) -> Arc<Self> {
+        Arc::new(SuperBlock {
+            readonly: AtomicBool::new(readonly),
+            writers: AtomicUsize::new(0),
+        })
+    }
+    /// The file system instance is read-only (SB_RDONLY).
+    pub fn is_readonly(&self) -> bool {
+        self.readonly.load(Ordering::SeqCst)
+    }
+    /// Regular files open for writing through any mount of the instance.
+    pub fn writers(&self) -> usize {
+        self.writers.load(Ordering::SeqCst)
+    }
+}
+
+/// Where a mount is attached: the location it covers in its parent mount
+/// and that location's (dev, ino), by which path walks find the mount.
+pub type MountPoint = (Location, (u64, u64));
+
 /// A mounted file system.
 pub struct Mount {
     /// Unique id (also /proc/PID/mountinfo's).
     pub id: u64,
     /// The file system's root.
     pub root: Arc<Dentry>,
-    /// Where it is mounted: (parent location, (dev, ino) of the mountpoint).
-    pub mountpoint: Option<(Location, (u64, u64))>,
+    /// Where it is mounted; `None` for the sandbox's root (and mounts
+    /// outside every tree). Changed only with the mount table locked.
+    mountpoint: RwLock<Option<MountPoint>>,
     /// File system type name ("tmpfs", "proc", …).
     pub fstype: String,
     /// Mount source ("none", the host path…).
     pub source: String,
-    /// Mounted read-only.
-    pub readonly: bool,
+    /// The file system instance, shared by bind mounts of it.
+    pub sb: Arc<SuperBlock>,
+    /// This mount is read-only (MNT_READONLY), whatever the instance is.
+    readonly: AtomicBool,
+    /// Regular files open for writing through this mount.
+    writers: AtomicUsize,
+}
+
+impl Mount {
+    /// A mount of `root` (on instance `sb`) attached at `mountpoint`.
+    pub fn new(
+        root: Arc<Dentry>,
+        mountpoint: Option<MountPoint>,
+        fstype: &str,
+        source: &str,
+        sb: Arc<SuperBlock>,
+        readonly: bool,
+    ) -> Arc<Self> {
+        Arc::new(Mount {
+            id: NEXT_MOUNT_ID.fetch_add(1, Ordering::Relaxed),
+            root,
+            mountpoint: RwLock::new(mountpoint),
+            fstype: fstype.into(),
+            source: source.into(),
+            sb,
+            readonly: AtomicBool::new(readonly),
+            writers: AtomicUsize::new(0),
+        })
+    }
+
+    /// A mount that is in no table and never will be, with id 0 (the home
+    /// of files that have no path, for /proc/PID/fd).
+    pub fn outside(root: Arc<Dentry>, fstype: &str) -> Arc<Self> {
+        Arc::new(Mount {
+            id: 0,
+            root,
+            mountpoint: RwLock::new(None),
+            fstype: fstype.into(),
+            source: fstype.into(),
+            sb: SuperBlock::new(false),
+            readonly: AtomicBool::new(false),
+            writers: AtomicUsize::new(0),
+        })
+    }
+
+    /// Where the mount is attached (`None` for the root).
+    pub fn mountpoint(&self) -> Option<MountPoint> {
+        self.mountpoint.read().ok().and_then(|m| m.clone())
+    }
+
+    /// The id of the mount this one is attached to.
+    pub fn parent_id(&self) -> Option<u64> {
+        self.mountpoint
+            .read()
+            .ok()
+            .and_then(|m| m.as_ref().map(|(p, _)| p.mount.id))
+    }
+
+    /// Writes through this mount fail with EROFS: the mount or its file
+    /// system instance is read-only.
+    pub fn is_readonly(&self) -> bool {
+        self.readonly.load(Ordering::SeqCst) || self.sb.is_readonly()
+    }
+
+    /// The mount's own read-only flag (MNT_READONLY).
+    pub fn mount_readonly(&self) -> bool {
+        self.readonly.load(Ordering::SeqCst)
+    }
+
+    /// Takes write access for a regular file opened for writing (Linux's
+    /// `mnt_want_write` held by an open file): EROFS on a read-only mount.
+    /// Counted first and checked second, so a concurrent remount either
+    /// sees the writer (EBUSY) or the writer sees the read-only state.
+    pub fn get_write(&self) -> SysResult<()> {
+        self.writers.fetch_add(1, Ordering::SeqCst);
+        self.sb.writers.fetch_add(1, Ordering::SeqCst);
+        if self.is_readonly() {
+            self.put_write();
+            return Err(Errno::EROFS);
+        }
+        Ok(())
+    }
+
+    /// Gives back what [`Mount::get_write`] took.
+    pub fn put_write(&self) {
+        self.writers.fetch_sub(1, Ordering::SeqCst);
+        self.sb.writers.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A position in the tree: a dentry in a mount.
@@ -100,6 +217,57 @@ fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
     path.split(|&b| b == b'/').filter(|c| !c.is_empty())
 }
 
+/// Most mounts the table holds (Linux's default `fs.mount-max`): more is
+/// ENOSPC.
+pub const MAX_MOUNTS: usize = 100_000;
+
+/// `m` is in the table (Linux's `check_mnt`): not unmounted.
+fn attached(table: &[Arc<Mount>], m: &Mount) -> bool {
+    table.iter().any(|x| x.id == m.id)
+}
+
+/// A new mount of `m`'s file system instance showing `root`, with `m`'s
+/// read-only flag (Linux's `clone_mnt`).
+fn clone_mount(m: &Mount, root: Arc<dyn Inode>, mountpoint: Option<MountPoint>) -> Arc<Mount> {
+    Mount::new(
+        Dentry::new(root, Vec::new(), None),
+        mountpoint,
+        &m.fstype,
+        &m.source,
+        m.sb.clone(),
+        m.mount_readonly(),
+    )
+}
+
+/// [`Vfs::cross_mounts`] with the table already locked.
+fn cross_in(table: &[Arc<Mount>], mut loc: Location) -> Location {
+    for _ in 0..16 {
+        let Ok(a) = loc.attr() else { return loc };
+        let found = table
+            .iter()
+            .rev()
+            .find(|m| {
+                m.mountpoint
+                    .read()
+                    .map(|mp| {
+                        matches!(&*mp, Some((p, id)) if p.mount.id == loc.mount.id && *id == (a.dev, a.ino))
+                    })
+                    .unwrap_or(false)
+            })
+            .cloned();
+        match found {
+            Some(m) => {
+                loc = Location {
+                    dentry: m.root.clone(),
+                    mount: m,
+                }
+            }
+            None => return loc,
+        }
+    }
+    loc
+}
+
 impl Vfs {
     /// An empty mount table.
     pub fn new() -> Arc<Self> {
@@ -114,14 +282,14 @@ impl Vfs {
         source: &str,
         readonly: bool,
     ) -> Location {
-        let m = Arc::new(Mount {
-            id: NEXT_MOUNT_ID.fetch_add(1, Ordering::Relaxed),
-            root: Dentry::new(root, Vec::new(), None),
-            mountpoint: None,
-            fstype: fstype.into(),
-            source: source.into(),
+        let m = Mount::new(
+            Dentry::new(root, Vec::new(), None),
+            None,
+            fstype,
+            source,
+            SuperBlock::new(readonly),
             readonly,
-        });
+        );
         if let Ok(mut v) = self.mounts.write() {
             v.push(m.clone());
         }
@@ -131,8 +299,9 @@ impl Vfs {
         }
     }
 
-    /// Mounts `root` at `at` (a directory over a directory, a file over a
-    /// non-directory).
+    /// Mounts a new file system instance with root `root` at `at` (a
+    /// directory over a directory, a file over a non-directory);
+    /// `readonly` makes both the instance and the mount read-only.
     pub fn mount_at(
         &self,
         at: &Location,
@@ -152,15 +321,114 @@ impl Vfs {
                 Errno::EISDIR
             });
         }
-        let m = Arc::new(Mount {
-            id: NEXT_MOUNT_ID.fetch_add(1, Ordering::Relaxed),
-            root: Dentry::new(root, Vec::new(), None),
-            mountpoint: Some((at.clone(), (a.dev, a.ino))),
-            fstype: fstype.into(),
-            source: source.into(),
+        let m = Mount::new(
+            Dentry::new(root, Vec::new(), None),
+            Some((at.clone(), (a.dev, a.ino))),
+            fstype,
+            source,
+            SuperBlock::new(readonly),
             readonly,
-        });
-        self.mounts.write().map_err(|_| Errno::EIO)?.push(m);
+        );
+        let mut v = self.mounts.write().map_err(|_| Errno::EIO)?;
+        if v.len() >= MAX_MOUNTS {
+            return Err(Errno::ENOSPC);
+        }
+        v.push(m);
+        Ok(())
+    }
+
+    /// A bind mount: what `from` shows appears at `at`, sharing its file
+    /// system instance and keeping its mount's read-only flag. Both places
+    /// must be in the mount table (EINVAL); a directory goes only over a
+    /// directory and a non-directory only over a non-directory (ENOTDIR).
+    pub fn bind_at(&self, at: &Location, from: &Location) -> SysResult<()> {
+        let a = at.attr()?;
+        let from_dir = from.attr()?.is_dir();
+        let mut v = self.mounts.write().map_err(|_| Errno::EIO)?;
+        if !attached(&v, &at.mount) || !attached(&v, &from.mount) {
+            return Err(Errno::EINVAL);
+        }
+        if a.is_dir() != from_dir {
+            return Err(Errno::ENOTDIR);
+        }
+        let top = clone_mount(
+            &from.mount,
+            from.dentry.inode.clone(),
+            Some((at.clone(), (a.dev, a.ino))),
+        );
+        let new = vec![top];
+        if v.len() + new.len() > MAX_MOUNTS {
+            return Err(Errno::ENOSPC);
+        }
+        v.extend(new);
+        Ok(())
+    }
+
+    /// EINVAL unless `at` is the root of a mount in the table (what
+    /// remounts and propagation changes act on).
+    pub fn check_mount_root(&self, at: &Location) -> SysResult<()> {
+        let v = self.mounts.read().map_err(|_| Errno::EIO)?;
+        if !attached(&v, &at.mount) || !Arc::ptr_eq(&at.dentry, &at.mount.root) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
+    }
+
+    /// Sets the read-only flag of the mount `at` is the root of (a bind
+    /// remount). Making it read-only while files are open for writing
+    /// through it is EBUSY; the file system instance is left as it is.
+    pub fn remount_mount(&self, at: &Location, readonly: bool) -> SysResult<()> {
+        self.check_mount_root(at)?;
+        let _serial = self.mounts.write().map_err(|_| Errno::EIO)?;
+        let m = &at.mount;
+        if readonly && !m.is_readonly() {
+            m.readonly.store(true, Ordering::SeqCst);
+            if m.writers.load(Ordering::SeqCst) > 0 {
+                m.readonly.store(false, Ordering::SeqCst);
+                return Err(Errno::EBUSY);
+            }
+        }
+        m.readonly.store(readonly, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Reconfigures the file system instance of the mount `at` is the
+    /// root of, as a plain remount does (Linux's `reconfigure_super`):
+    /// `sb_readonly` is the instance's new state, `mnt_readonly` the
+    /// mount's. Going read-write on a `backing_readonly` instance is
+    /// EACCES; going read-only while files are open for writing on it,
+    /// or while `busy` (unlinked files still open), is EBUSY;
+    /// `reconfigure` applies the file system's own options and may fail,
+    /// which undoes the read-only change.
+    pub fn remount_super(
+        &self,
+        at: &Location,
+        sb_readonly: bool,
+        mnt_readonly: bool,
+        backing_readonly: bool,
+        busy: bool,
+        reconfigure: &mut dyn FnMut() -> SysResult<()>,
+    ) -> SysResult<()> {
+        self.check_mount_root(at)?;
+        let _serial = self.mounts.write().map_err(|_| Errno::EIO)?;
+        let sb = &at.mount.sb;
+        let was = sb.is_readonly();
+        if !sb_readonly && was && backing_readonly {
+            return Err(Errno::EACCES);
+        }
+        if sb_readonly && !was {
+            sb.readonly.store(true, Ordering::SeqCst);
+            if busy || sb.writers() > 0 {
+                sb.readonly.store(false, Ordering::SeqCst);
+                return Err(Errno::EBUSY);
+            }
+        }
+        if let Err(e) = reconfigure() {
+            sb.readonly.store(was, Ordering::SeqCst);
+            return Err(e);
+        }
+        sb.readonly.store(sb_readonly, Ordering::SeqCst);
+        at.mount.readonly.store(mnt_readonly, Ordering::SeqCst);
         Ok(())
     }
 
@@ -170,22 +438,28 @@ impl Vfs {
     /// leave the tree at once and go away when their last user does.
     pub fn unmount(&self, at: &Location, detach: bool) -> SysResult<()> {
         let m = &at.mount;
-        if m.mountpoint.is_none() || !Arc::ptr_eq(&at.dentry, &m.root) {
+        if m.mountpoint().is_none() || !Arc::ptr_eq(&at.dentry, &m.root) {
             return Err(Errno::EINVAL);
         }
         let mut v = self.mounts.write().map_err(|_| Errno::EIO)?;
-        let mut gone = vec![m.id];
-        let mut i = 0;
-        while i < gone.len() {
-            let parent = gone[i];
-            for c in v.iter() {
-                if matches!(&c.mountpoint, Some((p, _)) if p.mount.id == parent)
-                    && !gone.contains(&c.id)
-                {
-                    gone.push(c.id);
+        if !attached(&v, m) {
+            return Err(Errno::EINVAL);
+        }
+        // The mount and everything below it.
+        let mut children: HashMap<u64, Vec<u64>> = HashMap::new();
+        for c in v.iter() {
+            if let Some(p) = c.parent_id() {
+                children.entry(p).or_default().push(c.id);
+            }
+        }
+        let mut gone = HashSet::from([m.id]);
+        let mut todo = vec![m.id];
+        while let Some(id) = todo.pop() {
+            for &c in children.get(&id).map(Vec::as_slice).unwrap_or_default() {
+                if gone.insert(c) {
+                    todo.push(c);
                 }
             }
-            i += 1;
         }
         // Users of the mount: the table, the caller's location, and anyone
         // else (open files, cwds, roots, mounts stacked on it).
@@ -201,27 +475,22 @@ impl Vfs {
         self.mounts.read().map(|v| v.clone()).unwrap_or_default()
     }
 
+    /// The root of the mount tree (the mount attached nowhere).
+    pub fn root(&self) -> Option<Location> {
+        let v = self.mounts.read().ok()?;
+        let m = v.iter().find(|m| m.mountpoint().is_none())?.clone();
+        Some(Location {
+            dentry: m.root.clone(),
+            mount: m,
+        })
+    }
+
     /// If a file system is mounted on `loc`, the root of the topmost one.
-    fn cross_mounts(&self, mut loc: Location) -> Location {
-        for _ in 0..16 {
-            let Ok(a) = loc.attr() else { return loc };
-            let found = self.mounts.read().ok().and_then(|v| {
-                v.iter()
-                    .rev()
-                    .find(|m| matches!(&m.mountpoint, Some((p, id)) if p.mount.id == loc.mount.id && *id == (a.dev, a.ino)))
-                    .cloned()
-            });
-            match found {
-                Some(m) => {
-                    loc = Location {
-                        dentry: m.root.clone(),
-                        mount: m,
-                    }
-                }
-                None => return loc,
-            }
+    pub fn cross_mounts(&self, loc: Location) -> Location {
+        match self.mounts.read() {
+            Ok(v) => cross_in(&v, loc),
+            Err(_) => loc,
         }
-        loc
     }
 
     /// The parent of `loc`, not going above `root`.
@@ -238,8 +507,8 @@ impl Vfs {
                 };
             }
             // At a mount root: continue from the mountpoint.
-            match &cur.mount.mountpoint {
-                Some((p, _)) => cur = p.clone(),
+            match cur.mount.mountpoint() {
+                Some((p, _)) => cur = p,
                 None => return cur,
             }
         }
@@ -411,8 +680,8 @@ impl Vfs {
                 };
                 continue;
             }
-            match &cur.mount.mountpoint {
-                Some((p, _)) => cur = p.clone(),
+            match cur.mount.mountpoint() {
+                Some((p, _)) => cur = p,
                 None => break,
             }
         }
@@ -483,4 +752,76 @@ pub fn list_with_dots(loc: &Location, inode: &Arc<dyn Inode>) -> SysResult<Vec<D
     let _ = loc;
     v.extend(inode.readdir()?);
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::fs::tmpfs::Tmpfs;
+
+    /// A table with a tmpfs root holding directories `dirs` (paths).
+    fn table(dirs: &[&str]) -> (Arc<Vfs>, Location) {
+        let vfs = Vfs::new();
+        let root = vfs.mount_root(Tmpfs::new(1, 0o755, 0, 0, None), "tmpfs", "root", false);
+        for d in dirs {
+            let (parent, name) = vfs.resolve_parent(&root, &root, d.as_bytes()).unwrap();
+            parent.dentry.inode.mkdir(&name, 0o755, 0, 0).unwrap();
+        }
+        (vfs, root)
+    }
+
+    fn at(vfs: &Vfs, root: &Location, p: &str) -> Location {
+        vfs.resolve(root, root, p.as_bytes(), true).unwrap()
+    }
+
+    fn tmpfs_at(vfs: &Vfs, root: &Location, p: &str, dev: u64) {
+        let l = at(vfs, root, p);
+        vfs.mount_at(&l, Tmpfs::new(dev, 0o755, 0, 0, None), "tmpfs", "t", false)
+            .unwrap();
+    }
+
+    #[test]
+    fn bind_remount_and_writers() {
+        let (vfs, root) = table(&["/t", "/b", "/plain"]);
+        tmpfs_at(&vfs, &root, "/t", 2);
+        let t = at(&vfs, &root, "/t");
+        vfs.bind_at(&at(&vfs, &root, "/b"), &t).unwrap();
+        let b = at(&vfs, &root, "/b");
+        assert!(Arc::ptr_eq(&t.mount.sb, &b.mount.sb));
+        b.mount.get_write().unwrap();
+        assert_eq!(vfs.remount_mount(&b, true), Err(Errno::EBUSY));
+        // A writer on the bind mount does not stop the source's flag.
+        vfs.remount_mount(&t, true).unwrap();
+        assert!(t.mount.is_readonly() && !b.mount.is_readonly());
+        vfs.remount_mount(&t, false).unwrap();
+        // ... but it stops the file system going read-only.
+        let ok = &mut || Ok(());
+        assert_eq!(
+            vfs.remount_super(&t, true, true, false, false, ok),
+            Err(Errno::EBUSY)
+        );
+        b.mount.put_write();
+        vfs.remount_super(&t, true, true, false, false, ok).unwrap();
+        assert!(b.mount.is_readonly() && !b.mount.mount_readonly());
+        assert_eq!(b.mount.get_write(), Err(Errno::EROFS));
+        assert_eq!(
+            vfs.remount_super(&t, false, false, true, false, ok),
+            Err(Errno::EACCES)
+        );
+        let fail = &mut || Err(Errno::EINVAL);
+        assert_eq!(
+            vfs.remount_super(&t, false, false, false, false, fail),
+            Err(Errno::EINVAL)
+        );
+        assert!(t.mount.sb.is_readonly());
+        vfs.remount_super(&t, false, false, false, false, ok)
+            .unwrap();
+        assert!(!b.mount.is_readonly());
+        // Only a mount's root can be remounted.
+        assert_eq!(
+            vfs.remount_mount(&at(&vfs, &root, "/plain"), true),
+            Err(Errno::EINVAL)
+        );
+    }
 }

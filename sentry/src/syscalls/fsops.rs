@@ -60,7 +60,7 @@ fn parent_for_change(ctx: &TaskCtx, dirfd: i32, path: &[u8]) -> SysResult<(Locat
 }
 
 fn check_writable_mount(loc: &Location) -> SysResult<()> {
-    if loc.mount.readonly {
+    if loc.mount.is_readonly() {
         return Err(Errno::EROFS);
     }
     Ok(())
@@ -691,17 +691,29 @@ fn statfs_of(loc: &Location) -> Statfs {
         "devtmpfs" => 0x0102_1994,
         _ => 0x0102_1997, // V9FS_MAGIC, as gVisor reports for gofer mounts
     };
+    // A tmpfs with a size limit reports it, and its free space, in pages
+    // (Linux's shmem_statfs); other file systems a nominal size.
+    let (blocks, free) = match loc
+        .dentry
+        .inode
+        .as_any()
+        .downcast_ref::<crate::fs::tmpfs::TmpInode>()
+        .map(|t| t.fs_usage())
+    {
+        Some((used, Some(limit), _)) => (limit / 4096, limit.saturating_sub(used) / 4096),
+        _ => (1 << 20, 1 << 19),
+    };
     Statfs {
         f_type: magic,
         f_bsize: 4096,
-        f_blocks: 1 << 20,
-        f_bfree: 1 << 19,
-        f_bavail: 1 << 19,
+        f_blocks: blocks,
+        f_bfree: free,
+        f_bavail: free,
         f_files: 1 << 20,
         f_ffree: 1 << 19,
         f_namelen: 255,
         f_frsize: 4096,
-        f_flags: if loc.mount.readonly {
+        f_flags: if loc.mount.is_readonly() {
             libc::ST_RDONLY as i64
         } else {
             0

@@ -1,14 +1,16 @@
 //! mount, umount2 and chroot inside the sandbox (for its root user, who
 //! holds CAP_SYS_ADMIN and CAP_SYS_CHROOT there). These change only the
-//! sentry's own mount table: tmpfs, proc, sysfs and bind mounts of what the
-//! sandbox already sees.
+//! sentry's own mount table: tmpfs, proc, sysfs, bind mounts of what the
+//! sandbox already sees, remounts.
 
 use std::sync::Arc;
 
 use super::path::resolve_at;
+use crate::fs::gofer::GoferInode;
 use crate::fs::procfs::new_procfs;
 use crate::fs::sysfs::new_sysfs;
-use crate::fs::tmpfs::Tmpfs;
+use crate::fs::tmpfs::{TmpInode, Tmpfs};
+use crate::fs::vfs::Location;
 use crate::fs::Inode;
 use crate::kernel::task::TaskCtx;
 use crate::{Errno, SysResult};
@@ -16,6 +18,10 @@ use crate::{Errno, SysResult};
 /// Device numbers for file systems mounted from inside the sandbox.
 static NEXT_DEV: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0x200);
 
+/// The old magic number callers may put in the high bits of the flags.
+const MS_MGC_VAL: u64 = 0xC0ED_0000;
+/// The mask that magic number is recognised under.
+const MS_MGC_MSK: u64 = 0xFFFF_0000;
 /// Mount flags that only change propagation (no source, no type).
 const PROPAGATION: u64 = libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_SLAVE | libc::MS_UNBINDABLE;
 /// Per-mount flags accepted (and, apart from MS_RDONLY, not enforced: the
@@ -25,127 +31,324 @@ const ACCEPTED: u64 = libc::MS_RDONLY
     | libc::MS_NODEV
     | libc::MS_NOEXEC
     | libc::MS_SYNCHRONOUS
+    | libc::MS_DIRSYNC
     | libc::MS_NOATIME
     | libc::MS_NODIRATIME
     | libc::MS_RELATIME
     | libc::MS_STRICTATIME
     | libc::MS_SILENT
     | libc::MS_LAZYTIME
+    | libc::MS_REMOUNT
     | libc::MS_BIND
+    | libc::MS_MOVE
     | libc::MS_REC
-    | PROPAGATION
-    | 0xC0ED_0000; // MS_MGC_VAL, the old magic in the high bits
+    | PROPAGATION;
 
 fn is_root(ctx: &TaskCtx) -> SysResult<bool> {
     Ok(ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.creds.euid == 0)
 }
 
-fn read_opt_string(ctx: &TaskCtx, addr: u64, max: usize) -> SysResult<Option<Vec<u8>>> {
+/// A string argument of mount(2) (type, source): at most PATH_MAX bytes
+/// with its NUL, else EINVAL (Linux's `strndup_user`).
+fn read_mount_string(ctx: &TaskCtx, addr: u64) -> SysResult<Option<Vec<u8>>> {
     if addr == 0 {
         return Ok(None);
     }
-    Ok(Some(ctx.read_cstr(addr, max)?))
+    match ctx.read_cstr(addr, crate::fs::vfs::PATH_MAX - 1) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e == Errno::ENAMETOOLONG => Err(Errno::EINVAL),
+        Err(e) => Err(e),
+    }
 }
 
-/// tmpfs options: mode=, size= (bytes, k/m/g or %), uid=, gid=, and the
-/// generic ones Linux passes along; unknown options are EINVAL.
-fn tmpfs_from_options(data: &[u8]) -> SysResult<Arc<dyn Inode>> {
-    let mut mode = 0o1777;
-    let mut size = None;
-    let mut uid = 0;
-    let mut gid = 0;
+/// mount(2)'s data page: up to one page is copied, as much as is readable
+/// (EFAULT only when nothing is), and read as a string ending at the
+/// first NUL or the page's last byte.
+fn read_mount_data(ctx: &TaskCtx, addr: u64) -> SysResult<Vec<u8>> {
+    if addr == 0 {
+        return Ok(Vec::new());
+    }
+    const PAGE: usize = 4096;
+    let mut out = Vec::new();
+    let mut cur = addr;
+    while out.len() < PAGE {
+        let page_left = (crate::mm::PAGE - (cur % crate::mm::PAGE)) as usize;
+        let mut buf = vec![0u8; page_left.min(PAGE - out.len())];
+        let n = ctx.stub.read_mem(cur, &mut buf);
+        out.extend_from_slice(&buf[..n]);
+        if let Some(z) = out.iter().position(|&b| b == 0) {
+            out.truncate(z);
+            return Ok(out);
+        }
+        if n < buf.len() {
+            break;
+        }
+        let Some(next) = cur.checked_add(n as u64) else {
+            break;
+        };
+        cur = next;
+    }
+    if out.is_empty() {
+        return Err(Errno::EFAULT);
+    }
+    out.truncate(PAGE - 1);
+    Ok(out)
+}
+
+/// tmpfs options from mount(2)'s data.
+#[derive(Default)]
+struct TmpfsOptions {
+    mode: Option<u32>,
+    size: Option<u64>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    /// "ro" / "rw" in the data set the file system's read-only state.
+    readonly: Option<bool>,
+}
+
+/// Parses tmpfs options: mode=, size= (k/m/g/t/p/e or %), nr_blocks=,
+/// uid=, gid=, the other tmpfs options Linux knows (accepted, no effect
+/// here) and the generic flag words; anything else is EINVAL.
+fn parse_tmpfs(data: &[u8]) -> SysResult<TmpfsOptions> {
+    let mut o = TmpfsOptions::default();
     for opt in data.split(|b| *b == b',').filter(|o| !o.is_empty()) {
-        let o = std::str::from_utf8(opt).map_err(|_| Errno::EINVAL)?;
-        let (k, v) = o.split_once('=').unwrap_or((o, ""));
+        let s = std::str::from_utf8(opt).map_err(|_| Errno::EINVAL)?;
+        let (k, v) = s.split_once('=').unwrap_or((s, ""));
         match k {
-            "mode" => mode = u32::from_str_radix(v, 8).map_err(|_| Errno::EINVAL)? & 0o7777,
-            "size" => size = Some(parse_size(v)?),
-            "uid" => uid = v.parse().map_err(|_| Errno::EINVAL)?,
-            "gid" => gid = v.parse().map_err(|_| Errno::EINVAL)?,
-            "nr_inodes" | "nr_blocks" | "huge" | "mpol" | "inode64" | "inode32" | "noswap" => {}
-            "rw" | "ro" | "nosuid" | "nodev" | "noexec" | "relatime" | "strictatime"
-            | "noatime" => {}
-            _ => return Err(Errno::EINVAL),
+            "mode" => o.mode = Some(u32::from_str_radix(v, 8).map_err(|_| Errno::EINVAL)? & 0o7777),
+            "size" => o.size = Some(parse_size(v)?),
+            "nr_blocks" => {
+                let (n, rest) = memparse(v)?;
+                if !rest.is_empty() {
+                    return Err(Errno::EINVAL);
+                }
+                o.size = Some(n.checked_mul(4096).ok_or(Errno::EINVAL)?);
+            }
+            "uid" => o.uid = Some(v.parse().map_err(|_| Errno::EINVAL)?),
+            "gid" => o.gid = Some(v.parse().map_err(|_| Errno::EINVAL)?),
+            "nr_inodes" | "huge" | "mpol" | "inode64" | "inode32" | "noswap" => {}
+            _ => o.readonly = generic_option(k, o.readonly)?,
         }
     }
-    let dev = NEXT_DEV.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(Tmpfs::new(dev, mode, uid, gid, size))
+    Ok(o)
 }
 
+/// A flag word in mount data that any file system accepts: "ro"/"rw"
+/// change the file system's read-only state, the others nothing here.
+fn generic_option(word: &str, readonly: Option<bool>) -> SysResult<Option<bool>> {
+    match word {
+        "ro" => Ok(Some(true)),
+        "rw" => Ok(Some(false)),
+        "nosuid" | "nodev" | "noexec" | "relatime" | "strictatime" | "noatime" | "sync"
+        | "async" | "dirsync" | "lazytime" | "nolazytime" | "silent" => Ok(readonly),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Options of a file system with none of its own.
+fn parse_generic(data: &[u8]) -> SysResult<Option<bool>> {
+    let mut ro = None;
+    for opt in data.split(|b| *b == b',').filter(|o| !o.is_empty()) {
+        let s = std::str::from_utf8(opt).map_err(|_| Errno::EINVAL)?;
+        ro = generic_option(s, ro)?;
+    }
+    Ok(ro)
+}
+
+/// Linux's `memparse`: a number in C notation (0x hex, leading 0 octal)
+/// with an optional K/M/G/T/P/E suffix; returns it and what follows.
+fn memparse(v: &str) -> SysResult<(u64, &str)> {
+    let (radix, digits) = if let Some(h) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        (16, h)
+    } else if v.len() > 1 && v.starts_with('0') {
+        (8, &v[1..])
+    } else {
+        (10, v)
+    };
+    let end = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    if end == 0 && radix != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let n = if end == 0 {
+        0
+    } else {
+        u64::from_str_radix(&digits[..end], radix).map_err(|_| Errno::EINVAL)?
+    };
+    let rest = &digits[end..];
+    let shift = match rest.chars().next() {
+        Some('k' | 'K') => 10,
+        Some('m' | 'M') => 20,
+        Some('g' | 'G') => 30,
+        Some('t' | 'T') => 40,
+        Some('p' | 'P') => 50,
+        Some('e' | 'E') => 60,
+        _ => return Ok((n, rest)),
+    };
+    Ok((
+        n.checked_shl(shift)
+            .filter(|r| r >> shift == n)
+            .ok_or(Errno::EINVAL)?,
+        &rest[1..],
+    ))
+}
+
+/// A tmpfs size: bytes with a suffix, or a percentage of memory.
 fn parse_size(v: &str) -> SysResult<u64> {
-    let (num, mul) = match v.chars().last() {
-        Some('k') | Some('K') => (&v[..v.len() - 1], 1u64 << 10),
-        Some('m') | Some('M') => (&v[..v.len() - 1], 1 << 20),
-        Some('g') | Some('G') => (&v[..v.len() - 1], 1 << 30),
-        Some('%') => {
-            let pct: u64 = v[..v.len() - 1].parse().map_err(|_| Errno::EINVAL)?;
+    let (n, rest) = memparse(v)?;
+    match rest {
+        "" => Ok(n),
+        "%" => {
             // Of "RAM": the sandbox reports the host's memory.
             let total = crate::syscalls::process::total_ram();
-            return Ok(total / 100 * pct);
+            Ok(total / 100 * n)
         }
-        _ => (v, 1),
-    };
-    num.parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mul))
-        .ok_or(Errno::EINVAL)
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// A new tmpfs from its options (size=0 means no limit, as on Linux).
+fn new_tmpfs(o: &TmpfsOptions) -> Arc<dyn Inode> {
+    let dev = NEXT_DEV.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Tmpfs::new(
+        dev,
+        o.mode.unwrap_or(0o1777),
+        o.uid.unwrap_or(0),
+        o.gid.unwrap_or(0),
+        o.size.filter(|&s| s != 0),
+    )
 }
 
 /// mount.
 pub fn sys_mount(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    let flags = a[3];
+    // Linux copies the strings and the data page first, then looks the
+    // target up, then checks the flags and the caller.
+    let fstype = read_mount_string(ctx, a[2])?;
+    let source = read_mount_string(ctx, a[0])?;
+    let data = read_mount_data(ctx, a[4])?;
+    let target = ctx.read_path(a[1])?;
+    let at = resolve_at(ctx, libc::AT_FDCWD, &target, true, false)?;
+    let mut flags = a[3];
+    if flags & MS_MGC_MSK == MS_MGC_VAL {
+        flags &= !MS_MGC_MSK;
+    }
+    if flags & !ACCEPTED != 0 {
+        return Err(Errno::EINVAL);
+    }
     if !is_root(ctx)? {
         return Err(Errno::EPERM);
     }
-    let target = ctx.read_path(a[1])?;
-    let at = resolve_at(ctx, libc::AT_FDCWD, &target, true, false)?;
-    if flags & !ACCEPTED != 0 || flags & (libc::MS_REMOUNT | libc::MS_MOVE) != 0 {
-        // Remounts and moves are not supported.
-        return Err(Errno::EINVAL);
-    }
-    if flags & PROPAGATION != 0 {
-        // One mount namespace with no peers: propagation types change
-        // nothing that can be observed.
-        return Ok(0);
-    }
     let readonly = flags & libc::MS_RDONLY != 0;
     let kernel = ctx.kernel().clone();
-    if flags & libc::MS_BIND != 0 {
-        let src = ctx.read_path(a[0])?;
-        let from = resolve_at(ctx, libc::AT_FDCWD, &src, true, false)?;
-        // Like Linux, a new bind mount ignores MS_RDONLY (it takes a
-        // remount, which is not supported) and keeps the source's mode.
-        kernel.vfs.mount_at(
-            &at,
-            from.dentry.inode.clone(),
-            &from.mount.fstype,
-            &from.mount.source,
-            from.mount.readonly,
-        )?;
+    let vfs = &kernel.vfs;
+    // The order in which Linux's path_mount picks the operation.
+    if flags & (libc::MS_REMOUNT | libc::MS_BIND) == libc::MS_REMOUNT | libc::MS_BIND {
+        vfs.remount_mount(&at, readonly)?;
         return Ok(0);
     }
-    let fstype = read_opt_string(ctx, a[2], 256)?.ok_or(Errno::EFAULT)?;
-    let source = read_opt_string(ctx, a[0], 4096)?.unwrap_or_else(|| b"none".to_vec());
-    let data = read_opt_string(ctx, a[4], 4096)?.unwrap_or_default();
-    let source = String::from_utf8_lossy(&source).into_owned();
-    if !at.attr()?.is_dir() {
-        return Err(Errno::ENOTDIR);
+    if flags & libc::MS_REMOUNT != 0 {
+        return remount(ctx, &at, readonly, &data);
     }
-    let (root, name): (Arc<dyn Inode>, &str) = match fstype.as_slice() {
-        b"tmpfs" => (tmpfs_from_options(&data)?, "tmpfs"),
+    if flags & libc::MS_BIND != 0 {
+        let from = source_location(ctx, source.as_deref())?;
+        // A new bind mount keeps the source mount's read-only flag;
+        // MS_RDONLY takes a remount, as on Linux. MS_REC is not yet
+        // honoured: only the top mount is bound.
+        vfs.bind_at(&at, &from)?;
+        return Ok(0);
+    }
+    if flags & PROPAGATION != 0 {
+        // Exactly one propagation type (MS_REC and MS_SILENT aside), on a
+        // mount's root. One mount namespace with no peers: the type itself
+        // changes nothing that can be observed.
+        let kind = flags & !(libc::MS_REC | libc::MS_SILENT);
+        if !kind.is_power_of_two() {
+            return Err(Errno::EINVAL);
+        }
+        vfs.check_mount_root(&at)?;
+        return Ok(0);
+    }
+    if flags & libc::MS_MOVE != 0 {
+        // Moves are not supported.
+        return Err(Errno::EINVAL);
+    }
+    let fstype = fstype.ok_or(Errno::EINVAL)?;
+    let source = String::from_utf8_lossy(source.as_deref().unwrap_or(b"none")).into_owned();
+    let (root, name, sb_ro): (Arc<dyn Inode>, &str, Option<bool>) = match fstype.as_slice() {
+        b"tmpfs" => {
+            let o = parse_tmpfs(&data)?;
+            (new_tmpfs(&o), "tmpfs", o.readonly)
+        }
         b"proc" => {
+            let ro = parse_generic(&data)?;
             let dev = NEXT_DEV.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            (new_procfs(Arc::downgrade(&kernel), dev), "proc")
+            (new_procfs(Arc::downgrade(&kernel), dev), "proc", ro)
         }
         b"sysfs" => {
+            parse_generic(&data)?;
             let dev = NEXT_DEV.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            (new_sysfs(dev, crate::syscalls::process::ncpus())?, "sysfs")
+            (
+                new_sysfs(dev, crate::syscalls::process::ncpus())?,
+                "sysfs",
+                Some(true),
+            )
         }
         _ => return Err(Errno::ENODEV),
     };
-    kernel
-        .vfs
-        .mount_at(&at, root, name, &source, readonly || name == "sysfs")?;
+    if !at.attr()?.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    vfs.mount_at(&at, root, name, &source, readonly)?;
+    if let Some(ro) = sb_ro {
+        // "ro"/"rw" in the data are the file system's, not the mount's.
+        let new = vfs.cross_mounts(at);
+        vfs.remount_super(&new, ro, readonly, false, false, &mut || Ok(()))?;
+    }
+    Ok(0)
+}
+
+/// The source of a bind mount or a move: EINVAL when absent or empty.
+fn source_location(ctx: &TaskCtx, source: Option<&[u8]>) -> SysResult<Location> {
+    match source {
+        None | Some([]) => Err(Errno::EINVAL),
+        Some(p) => resolve_at(ctx, libc::AT_FDCWD, p, true, false),
+    }
+}
+
+/// A remount without MS_BIND: the file system's options and read-only
+/// state, and the mount's read-only flag, change together.
+fn remount(ctx: &TaskCtx, at: &Location, readonly: bool, data: &[u8]) -> SysResult<u64> {
+    let vfs = &ctx.kernel().vfs;
+    vfs.check_mount_root(at)?;
+    let root = at.mount.root.inode.clone();
+    let tmp = root.as_any().downcast_ref::<TmpInode>();
+    let (size, sb_ro) = match tmp {
+        Some(_) if at.mount.fstype == "tmpfs" => {
+            // mode=, uid= and gid= are accepted and ignored on a remount,
+            // as Linux does.
+            let o = parse_tmpfs(data)?;
+            (o.size, o.readonly)
+        }
+        _ => (None, parse_generic(data)?),
+    };
+    let backing_readonly = at.mount.fstype == "sysfs"
+        || root
+            .as_any()
+            .downcast_ref::<GoferInode>()
+            .is_some_and(|g| g.is_readonly());
+    let busy = tmp.is_some_and(|t| t.has_orphans());
+    vfs.remount_super(
+        at,
+        sb_ro.unwrap_or(readonly),
+        readonly,
+        backing_readonly,
+        busy,
+        &mut || match (tmp, size) {
+            (Some(t), Some(s)) => t.set_size_limit(s),
+            _ => Ok(()),
+        },
+    )?;
     Ok(0)
 }
 
@@ -191,4 +394,36 @@ pub fn sys_chroot(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let fs = ctx.task.inner.lock().map_err(|_| Errno::EIO)?.fs.clone();
     fs.lock().map_err(|_| Errno::EIO)?.root = loc;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn memparse_like_linux() {
+        assert_eq!(memparse("64k").unwrap(), (65536, ""));
+        assert_eq!(memparse("0x10M").unwrap(), (16 << 20, ""));
+        assert_eq!(memparse("010").unwrap(), (8, ""));
+        assert_eq!(memparse("0").unwrap(), (0, ""));
+        assert_eq!(memparse("3%").unwrap(), (3, "%"));
+        assert!(memparse("k").is_err());
+        assert!(memparse("99999999999E").is_err());
+        assert_eq!(parse_size("2g").unwrap(), 2 << 30);
+        assert!(parse_size("12q").is_err());
+    }
+
+    #[test]
+    fn tmpfs_options() {
+        let o = parse_tmpfs(b"size=64k,mode=0710,uid=5,ro,nosuid").unwrap();
+        assert_eq!(
+            (o.size, o.mode, o.uid, o.gid, o.readonly),
+            (Some(65536), Some(0o710), Some(5), None, Some(true))
+        );
+        assert!(parse_tmpfs(b"bogus").is_err());
+        assert!(parse_tmpfs(b"size=1x").is_err());
+        assert_eq!(parse_generic(b"rw,noatime").unwrap(), Some(false));
+        assert!(parse_generic(b"hidepid=2").is_err());
+    }
 }

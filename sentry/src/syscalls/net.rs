@@ -138,7 +138,7 @@ fn read_addr(ctx: &TaskCtx, addr: u64, len: u64, create: bool) -> SysResult<Unix
         if vfs.lookup_child(&parent, &name).is_ok() {
             return Err(Errno::EADDRINUSE);
         }
-        if parent.mount.readonly {
+        if parent.mount.is_readonly() {
             return Err(Errno::EROFS);
         }
         let inode = parent.dentry.inode.mknod(

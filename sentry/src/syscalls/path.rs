@@ -184,7 +184,7 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
                 if !perm::may_access(&cr, &pattr, perm::W | perm::X) {
                     return Err(Errno::EACCES);
                 }
-                if parent.mount.readonly {
+                if parent.mount.is_readonly() {
                     return Err(Errno::EROFS);
                 }
                 let gid = if pattr.mode & libc::S_ISGID != 0 {
@@ -205,6 +205,7 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
                     mount: parent.mount.clone(),
                     dentry,
                 };
+                let guard = WriteGuard::take(&loc.mount, writes(flags))?;
                 let ops = loc
                     .dentry
                     .inode
@@ -220,6 +221,7 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
                             | libc::O_CLOEXEC) as u32,
                     Some(loc),
                 );
+                guard.hand_to(&file)?;
                 return install_opened(ctx, file, flags, false);
             }
             Err(e) => return Err(e),
@@ -267,15 +269,17 @@ fn do_open(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Sys
         return Err(Errno::EACCES);
     }
     if want & perm::W != 0
-        && loc.mount.readonly
+        && loc.mount.is_readonly()
         && !attr.is_dir()
         && attr.mode & libc::S_IFMT != libc::S_IFCHR
         && attr.mode & libc::S_IFMT != libc::S_IFIFO
     {
         return Err(Errno::EROFS);
     }
+    let guard = WriteGuard::take(&loc.mount, writes(flags) && attr.is_reg())?;
     let ops = loc.dentry.inode.clone().open(flags)?;
     let file = OpenFile::new(ops, status_flags, Some(loc));
+    guard.hand_to(&file)?;
     let truncated = attr.is_reg() && flags & libc::O_TRUNC as u32 != 0;
     install_opened(ctx, file, flags, truncated)
 }
@@ -292,7 +296,7 @@ fn open_tmpfile(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -
     if !dattr.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    if dir.mount.readonly {
+    if dir.mount.is_readonly() {
         return Err(Errno::EROFS);
     }
     let cr = creds(ctx)?;
@@ -316,12 +320,52 @@ fn open_tmpfile(ctx: &TaskCtx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -
         dentry: crate::fs::vfs::Dentry::unnamed(inode, name, dir.dentry.clone()),
     };
     let open_flags = flags & !(TMPFILE_BIT | (libc::O_DIRECTORY | libc::O_CREAT) as u32);
+    let guard = WriteGuard::take(&loc.mount, writes(flags))?;
     let ops = loc.dentry.inode.clone().open(open_flags)?;
     // F_GETFL shows O_TMPFILE, as on Linux.
     let status = flags
         & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC) as u32;
     let file = OpenFile::new(ops, status, Some(loc));
+    guard.hand_to(&file)?;
     install_opened(ctx, file, flags, false)
+}
+
+/// The access mode of open flags includes writing.
+fn writes(flags: u32) -> bool {
+    let acc = flags & libc::O_ACCMODE as u32;
+    acc == libc::O_WRONLY as u32 || acc == libc::O_RDWR as u32
+}
+
+/// Write access to a mount taken before a regular file is opened for
+/// writing (so the mount cannot turn read-only in between) and handed
+/// to the open file, which keeps it until its last close.
+struct WriteGuard(Option<Arc<crate::fs::vfs::Mount>>);
+
+impl WriteGuard {
+    /// Takes write access when `write` (EROFS on a read-only mount).
+    fn take(mount: &Arc<crate::fs::vfs::Mount>, write: bool) -> SysResult<Self> {
+        if !write {
+            return Ok(WriteGuard(None));
+        }
+        mount.get_write()?;
+        Ok(WriteGuard(Some(mount.clone())))
+    }
+
+    /// Gives the open file its own write access, then drops this one.
+    fn hand_to(self, file: &OpenFile) -> SysResult<()> {
+        if self.0.is_some() {
+            file.get_write_access()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for WriteGuard {
+    fn drop(&mut self) {
+        if let Some(m) = self.0.take() {
+            m.put_write();
+        }
+    }
 }
 
 /// Installs a file just opened by path and reports `IN_OPEN` (then
@@ -531,7 +575,7 @@ fn access_common(
         c.fsgid = c.gid;
         c.euid = c.uid;
     }
-    if mode & 2 != 0 && loc.mount.readonly && attr.mode & libc::S_IFMT != libc::S_IFCHR {
+    if mode & 2 != 0 && loc.mount.is_readonly() && attr.mode & libc::S_IFMT != libc::S_IFCHR {
         return Err(Errno::EROFS);
     }
     if !perm::may_access(&c, &attr, mode) {
