@@ -97,7 +97,7 @@ fn target(ctx: &TaskCtx, by: By) -> SysResult<Target> {
     Ok(Target {
         attr: loc.attr()?,
         inode: Some(loc.dentry.inode.clone()),
-        readonly: loc.mount.readonly,
+        readonly: loc.mount.is_readonly(),
     })
 }
 
