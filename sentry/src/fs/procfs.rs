@@ -827,7 +827,10 @@ impl ProcFs {
 
     fn gen_mounts(&self, k: &Kernel, root: &Location, info: bool) -> String {
         let mut out = String::new();
-        for m in k.vfs.mounts() {
+        // In mount id order, as Linux (6.8 on) lists a namespace's mounts.
+        let mut mounts = k.vfs.mounts();
+        mounts.sort_by_key(|m| m.id);
+        for m in mounts {
             let mountpoint = m.mountpoint();
             let mp = match &mountpoint {
                 None => b"/".to_vec(),

@@ -239,6 +239,46 @@ fn clone_mount(m: &Mount, root: Arc<dyn Inode>, mountpoint: Option<MountPoint>) 
     )
 }
 
+/// The same inode: the same dentry, or the same (dev, ino).
+fn same_inode(a: &Arc<Dentry>, b: &Arc<Dentry>) -> bool {
+    if Arc::ptr_eq(a, b) || Arc::ptr_eq(&a.inode, &b.inode) {
+        return true;
+    }
+    match (a.inode.attr(), b.inode.attr()) {
+        (Ok(x), Ok(y)) => (x.dev, x.ino) == (y.dev, y.ino),
+        _ => false,
+    }
+}
+
+/// Names and inodes of a path down from some directory, outermost first.
+type Chain = Vec<(Vec<u8>, Arc<dyn Inode>)>;
+
+/// The chain leading from `base` down to `d` (both in one mount); `None`
+/// when `d` is not at or below `base`.
+fn chain_below(d: &Arc<Dentry>, base: &Arc<Dentry>) -> Option<Chain> {
+    let mut chain = Vec::new();
+    let mut cur = d.clone();
+    for _ in 0..PATH_MAX {
+        if same_inode(&cur, base) {
+            chain.reverse();
+            return Some(chain);
+        }
+        let parent = cur.parent.clone()?;
+        chain.push((cur.name.clone(), cur.inode.clone()));
+        cur = parent;
+    }
+    None
+}
+
+/// Dentries for `chain` below `root`; the last one.
+fn rebuild(root: &Arc<Dentry>, chain: Chain) -> Arc<Dentry> {
+    let mut cur = root.clone();
+    for (name, inode) in chain {
+        cur = Dentry::new(inode, name, Some(cur));
+    }
+    cur
+}
+
 /// [`Vfs::cross_mounts`] with the table already locked.
 fn cross_in(table: &[Arc<Mount>], mut loc: Location) -> Location {
     for _ in 0..16 {
@@ -337,11 +377,13 @@ impl Vfs {
         Ok(())
     }
 
-    /// A bind mount: what `from` shows appears at `at`, sharing its file
-    /// system instance and keeping its mount's read-only flag. Both places
-    /// must be in the mount table (EINVAL); a directory goes only over a
-    /// directory and a non-directory only over a non-directory (ENOTDIR).
-    pub fn bind_at(&self, at: &Location, from: &Location) -> SysResult<()> {
+    /// A bind mount: what `from` shows (and, with `recursive`, copies of
+    /// the mounts below it at the corresponding places) appears at `at`.
+    /// The copies share their file system instances and keep their own
+    /// read-only flags. Both places must be in the mount table (EINVAL);
+    /// a directory goes only over a directory and a non-directory only
+    /// over a non-directory (ENOTDIR).
+    pub fn bind_at(&self, at: &Location, from: &Location, recursive: bool) -> SysResult<()> {
         let a = at.attr()?;
         let from_dir = from.attr()?.is_dir();
         let mut v = self.mounts.write().map_err(|_| Errno::EIO)?;
@@ -356,7 +398,46 @@ impl Vfs {
             from.dentry.inode.clone(),
             Some((at.clone(), (a.dev, a.ino))),
         );
-        let new = vec![top];
+        let mut new = vec![top.clone()];
+        if recursive {
+            // Depth first in mount order, as Linux's copy_tree: a copy's
+            // parent is copied before it, mounts stacked at one place keep
+            // their order, and the new ids follow Linux's.
+            let children = |m: &Mount| -> Vec<Arc<Mount>> {
+                let mut c: Vec<_> = v
+                    .iter()
+                    .filter(|c| c.parent_id() == Some(m.id))
+                    .cloned()
+                    .collect();
+                c.reverse();
+                c
+            };
+            // (children of an original still to copy, last first; its
+            // copy; the dentry of the original the copy shows)
+            let mut stack = vec![(children(&from.mount), top, from.dentry.clone())];
+            while let Some((todo, copy, base)) = stack.last_mut() {
+                let Some(c) = todo.pop() else {
+                    stack.pop();
+                    continue;
+                };
+                let Some((mp, key)) = c.mountpoint() else {
+                    continue;
+                };
+                let Some(chain) = chain_below(&mp.dentry, base) else {
+                    continue;
+                };
+                if v.len() + new.len() >= MAX_MOUNTS {
+                    return Err(Errno::ENOSPC);
+                }
+                let place = Location {
+                    dentry: rebuild(&copy.root, chain),
+                    mount: copy.clone(),
+                };
+                let cc = clone_mount(&c, c.root.inode.clone(), Some((place, key)));
+                new.push(cc.clone());
+                stack.push((children(&c), cc, c.root.clone()));
+            }
+        }
         if v.len() + new.len() > MAX_MOUNTS {
             return Err(Errno::ENOSPC);
         }
@@ -786,7 +867,7 @@ mod tests {
         let (vfs, root) = table(&["/t", "/b", "/plain"]);
         tmpfs_at(&vfs, &root, "/t", 2);
         let t = at(&vfs, &root, "/t");
-        vfs.bind_at(&at(&vfs, &root, "/b"), &t).unwrap();
+        vfs.bind_at(&at(&vfs, &root, "/b"), &t, false).unwrap();
         let b = at(&vfs, &root, "/b");
         assert!(Arc::ptr_eq(&t.mount.sb, &b.mount.sb));
         b.mount.get_write().unwrap();
@@ -821,6 +902,40 @@ mod tests {
         // Only a mount's root can be remounted.
         assert_eq!(
             vfs.remount_mount(&at(&vfs, &root, "/plain"), true),
+            Err(Errno::EINVAL)
+        );
+    }
+
+    #[test]
+    fn recursive_bind_copies_submounts() {
+        let (vfs, root) = table(&["/src", "/src/a", "/src/x", "/d", "/e"]);
+        tmpfs_at(&vfs, &root, "/src/a", 2);
+        at(&vfs, &root, "/src/a")
+            .dentry
+            .inode
+            .mkdir(b"b", 0o755, 0, 0)
+            .unwrap();
+        tmpfs_at(&vfs, &root, "/src/a/b", 3);
+        at(&vfs, &root, "/src/a/b")
+            .dentry
+            .inode
+            .create(b"f", 0o644, 0, 0)
+            .unwrap();
+        let src = at(&vfs, &root, "/src");
+        vfs.bind_at(&at(&vfs, &root, "/d"), &src, false).unwrap();
+        assert!(vfs.resolve(&root, &root, b"/d/a/b/f", true).is_err());
+        vfs.bind_at(&at(&vfs, &root, "/e"), &src, true).unwrap();
+        let f = at(&vfs, &root, "/e/a/b/f");
+        assert_eq!(vfs.path_of(&f, &root), b"/e/a/b/f");
+        assert_eq!(f.attr().unwrap().dev, 3);
+        // Copies are mounts of their own.
+        let copy = at(&vfs, &root, "/e/a/b");
+        vfs.unmount(&copy, true).unwrap();
+        assert!(vfs.resolve(&root, &root, b"/e/a/b/f", true).is_err());
+        assert!(vfs.resolve(&root, &root, b"/src/a/b/f", true).is_ok());
+        // A bind from a detached mount is EINVAL.
+        assert_eq!(
+            vfs.bind_at(&at(&vfs, &root, "/d"), &copy, false),
             Err(Errno::EINVAL)
         );
     }

@@ -1,7 +1,7 @@
 //! mount, umount2 and chroot inside the sandbox (for its root user, who
 //! holds CAP_SYS_ADMIN and CAP_SYS_CHROOT there). These change only the
-//! sentry's own mount table: tmpfs, proc, sysfs, bind mounts of what the
-//! sandbox already sees, remounts.
+//! sentry's own mount table: tmpfs, proc, sysfs, bind mounts (recursive
+//! too) of what the sandbox already sees, remounts.
 
 use std::sync::Arc;
 
@@ -253,9 +253,8 @@ pub fn sys_mount(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if flags & libc::MS_BIND != 0 {
         let from = source_location(ctx, source.as_deref())?;
         // A new bind mount keeps the source mount's read-only flag;
-        // MS_RDONLY takes a remount, as on Linux. MS_REC is not yet
-        // honoured: only the top mount is bound.
-        vfs.bind_at(&at, &from)?;
+        // MS_RDONLY takes a remount, as on Linux.
+        vfs.bind_at(&at, &from, flags & libc::MS_REC != 0)?;
         return Ok(0);
     }
     if flags & PROPAGATION != 0 {
