@@ -1,6 +1,9 @@
 /* Mount trees as root: MS_BIND|MS_REC carries the mounts below the source
  * along (copies at the corresponding places, keeping their read-only
- * flags, unmounted on their own), a plain MS_BIND does not. Mount points are printed relative to the scratch
+ * flags, unmounted on their own), a plain MS_BIND does not; MS_MOVE moves
+ * a mount with its submounts (working directories inside follow) and
+ * fails for non-mounts, the root, a mount below itself and a directory
+ * over a file. Mount points are printed relative to the scratch
  * directory, in /proc/self/mountinfo order. Natively it runs in a private
  * mount namespace of its own so the host's table is untouched. */
 #include "common.h"
@@ -69,7 +72,7 @@ int main(void) {
     }
     /* Everything happens on a scratch tmpfs. */
     printf("scratch: %s\n", res(mount("none", base, "tmpfs", 0, NULL)));
-    const char *dirs[] = {"src", "src/a", "src/c", "src/plain", "d1", "d2", "d3", "d4"};
+    const char *dirs[] = {"src", "src/a", "src/c", "src/plain", "d1", "d2", "d3", "d4", "m1", "m2", "m3", "m4"};
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
         mkdir(P(dirs[i]), 0755);
     touch("src/top");
@@ -117,6 +120,68 @@ int main(void) {
            exists("src/plain/a/fa"), exists("src/plain/plain/in/deep"), exists("src/plain/plain/plain/in"));
     list("after rbind into itself");
     printf("lazy umount it: %s\n", res(umount2(P("src/plain"), MNT_DETACH)));
+
+    /* MS_MOVE. */
+    tmpfs("m1");
+    touch("m1/f1");
+    mkdir(P("m1/sub"), 0755);
+    tmpfs("m1/sub");
+    touch("m1/sub/fs");
+    int ready[2], moved[2];
+    pipe(ready);
+    pipe(moved);
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        /* A working directory inside the moved mount goes along. */
+        char buf[600];
+        chdir(P("m1/sub"));
+        write(ready[1], "r", 1);
+        read(moved[0], buf, 1);
+        if (getcwd(buf, sizeof buf))
+            printf("child cwd after the move: %s, fs here: %s\n",
+                   strncmp(buf, base, strlen(base)) == 0 ? buf + strlen(base) : buf,
+                   access("fs", F_OK) == 0 ? "yes" : "no");
+        fflush(stdout);
+        _exit(0);
+    }
+    char x;
+    read(ready[0], &x, 1);
+    printf("move m1 m2: %s\n", res(mount(P("m1"), P("m2"), NULL, MS_MOVE, NULL)));
+    write(moved[1], "m", 1);
+    waitpid(c, NULL, 0);
+    printf("m2/f1 %s, m2/sub/fs %s, m1/f1 %s\n", exists("m2/f1"), exists("m2/sub/fs"), exists("m1/f1"));
+    list("after move");
+    printf("umount m1 (no longer a mount): %s\n", res(umount2(P("m1"), 0)));
+    mkdir(P("m2/inner"), 0755);
+    printf("move m2 below itself: %s\n", res(mount(P("m2"), P("m2/inner"), NULL, MS_MOVE, NULL)));
+    printf("move m2 onto its own submount: %s\n", res(mount(P("m2"), P("m2/sub"), NULL, MS_MOVE, NULL)));
+    printf("move a non-mount: %s\n", res(mount(P("m2/inner"), P("m3"), NULL, MS_MOVE, NULL)));
+    printf("move src/a/b onto m3: %s\n", res(mount(P("src/a/b"), P("m3"), NULL, MS_MOVE, NULL)));
+    printf("move /: %s\n", res(mount("/", P("m3"), NULL, MS_MOVE, NULL)));
+    printf("move with no source: %s\n", res(mount(NULL, P("m3"), NULL, MS_MOVE, NULL)));
+    printf("move with an empty source: %s\n", res(mount("", P("m3"), NULL, MS_MOVE, NULL)));
+    printf("move a missing source: %s\n", res(mount(P("nope"), P("m3"), NULL, MS_MOVE, NULL)));
+    touch("file");
+    printf("move a directory mount onto a file: %s\n", res(mount(P("m2"), P("file"), NULL, MS_MOVE, NULL)));
+    printf("move the submount out: %s\n", res(mount(P("m2/sub"), P("m3"), NULL, MS_MOVE, NULL)));
+    printf("m3/fs %s, m2/sub/fs %s\n", exists("m3/fs"), exists("m2/sub/fs"));
+
+    /* Stacked mounts: the top one moves, the one below shows again. */
+    tmpfs("m4");
+    touch("m4/lower");
+    tmpfs("m4");
+    touch("m4/upper");
+    printf("move the top of a stack: %s\n", res(mount(P("m4"), P("m1"), NULL, MS_MOVE, NULL)));
+    printf("m4/lower %s, m4/upper %s, m1/upper %s\n", exists("m4/lower"), exists("m4/upper"), exists("m1/upper"));
+    list("final");
+
+    /* A file bind mount moved onto another file. */
+    touch("file2");
+    touch("src/top2");
+    printf("bind a file: %s\n", res(mount(P("src/top"), P("file"), NULL, MS_BIND, NULL)));
+    printf("move it onto another file: %s\n", res(mount(P("file"), P("file2"), NULL, MS_MOVE, NULL)));
+    printf("umount file2: %s, umount file: %s\n", res(umount2(P("file2"), 0)), res(umount2(P("file"), 0)));
 
     umount2(base, MNT_DETACH);
     rmdir(base);

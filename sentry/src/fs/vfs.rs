@@ -154,6 +154,12 @@ impl Mount {
             .and_then(|m| m.as_ref().map(|(p, _)| p.mount.id))
     }
 
+    fn set_mountpoint(&self, mp: Option<MountPoint>) {
+        if let Ok(mut m) = self.mountpoint.write() {
+            *m = mp;
+        }
+    }
+
     /// Writes through this mount fail with EROFS: the mount or its file
     /// system instance is read-only.
     pub fn is_readonly(&self) -> bool {
@@ -510,6 +516,43 @@ impl Vfs {
         }
         sb.readonly.store(sb_readonly, Ordering::SeqCst);
         at.mount.readonly.store(mnt_readonly, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Moves the mount `from` is the root of (with everything mounted
+    /// below it) to `to`, as MS_MOVE does. EINVAL when `from` is not a
+    /// mount root, either place is outside the table or one is a
+    /// directory and the other not; ELOOP when `to` is inside the mount
+    /// being moved (which includes moving the root).
+    pub fn move_mount(&self, from: &Location, to: &Location) -> SysResult<()> {
+        let a = to.attr()?;
+        let from_dir = from.attr()?.is_dir();
+        let mut v = self.mounts.write().map_err(|_| Errno::EIO)?;
+        let m = from.mount.clone();
+        if !attached(&v, &m) || !attached(&v, &to.mount) {
+            return Err(Errno::EINVAL);
+        }
+        if !Arc::ptr_eq(&from.dentry, &m.root) || a.is_dir() != from_dir {
+            return Err(Errno::EINVAL);
+        }
+        // The root is attached too (to an invisible rootfs, as a
+        // container's root is), so it can never be moved below itself.
+        let mut p = to.mount.clone();
+        for _ in 0..=v.len() {
+            if p.id == m.id {
+                return Err(Errno::ELOOP);
+            }
+            match p.mountpoint() {
+                Some((loc, _)) => p = loc.mount,
+                None => break,
+            }
+        }
+        m.set_mountpoint(Some((to.clone(), (a.dev, a.ino))));
+        // On top of whatever else is there.
+        if let Some(i) = v.iter().position(|x| x.id == m.id) {
+            let e = v.remove(i);
+            v.push(e);
+        }
         Ok(())
     }
 
@@ -938,5 +981,30 @@ mod tests {
             vfs.bind_at(&at(&vfs, &root, "/d"), &copy, false),
             Err(Errno::EINVAL)
         );
+    }
+
+    #[test]
+    fn move_mount_checks() {
+        let (vfs, root) = table(&["/m1", "/m2", "/m3"]);
+        tmpfs_at(&vfs, &root, "/m1", 2);
+        let m1 = at(&vfs, &root, "/m1");
+        m1.dentry.inode.mkdir(b"in", 0o755, 0, 0).unwrap();
+        assert_eq!(
+            vfs.move_mount(&m1, &at(&vfs, &root, "/m1/in")),
+            Err(Errno::ELOOP)
+        );
+        assert_eq!(
+            vfs.move_mount(&root, &at(&vfs, &root, "/m3")),
+            Err(Errno::ELOOP)
+        );
+        assert_eq!(
+            vfs.move_mount(&at(&vfs, &root, "/m1/in"), &at(&vfs, &root, "/m3")),
+            Err(Errno::EINVAL)
+        );
+        vfs.move_mount(&m1, &at(&vfs, &root, "/m2")).unwrap();
+        assert_eq!(at(&vfs, &root, "/m2").attr().unwrap().dev, 2);
+        assert_eq!(at(&vfs, &root, "/m1").attr().unwrap().dev, 1);
+        // A location held from before the move names its new place.
+        assert_eq!(vfs.path_of(&m1, &root), b"/m2");
     }
 }

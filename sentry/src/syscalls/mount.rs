@@ -1,7 +1,7 @@
 //! mount, umount2 and chroot inside the sandbox (for its root user, who
 //! holds CAP_SYS_ADMIN and CAP_SYS_CHROOT there). These change only the
 //! sentry's own mount table: tmpfs, proc, sysfs, bind mounts (recursive
-//! too) of what the sandbox already sees, remounts.
+//! too) of what the sandbox already sees, remounts, moves.
 
 use std::sync::Arc;
 
@@ -269,8 +269,9 @@ pub fn sys_mount(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Ok(0);
     }
     if flags & libc::MS_MOVE != 0 {
-        // Moves are not supported.
-        return Err(Errno::EINVAL);
+        let from = source_location(ctx, source.as_deref())?;
+        vfs.move_mount(&from, &at)?;
+        return Ok(0);
     }
     let fstype = fstype.ok_or(Errno::EINVAL)?;
     let source = String::from_utf8_lossy(source.as_deref().unwrap_or(b"none")).into_owned();
