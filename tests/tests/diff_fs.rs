@@ -26,6 +26,7 @@ diff_test!(perm_denials, "perm_denials");
 diff_test!(mount_ops, "mount_ops");
 diff_test!(mount_remount, "mount_remount");
 diff_test!(mount_tree, "mount_tree");
+diff_test!(pivot_root_ops, "pivot_root_ops");
 diff_test!(cwd_chdir, "cwd_chdir");
 diff_test!(umask_rt, "umask_rt");
 diff_test!(inotify_events, "inotify_events");

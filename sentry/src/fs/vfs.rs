@@ -314,6 +314,22 @@ fn cross_in(table: &[Arc<Mount>], mut loc: Location) -> Location {
     loc
 }
 
+/// Linux's `is_path_reachable`: going up from `loc` through mountpoints
+/// reaches `root`'s mount at or below `root`.
+fn reachable(loc: &Location, root: &Location) -> bool {
+    let mut cur = loc.clone();
+    for _ in 0..=MAX_MOUNTS {
+        if cur.mount.id == root.mount.id {
+            return chain_below(&cur.dentry, &root.dentry).is_some();
+        }
+        match cur.mount.mountpoint() {
+            Some((p, _)) => cur = p,
+            None => return false,
+        }
+    }
+    false
+}
+
 impl Vfs {
     /// An empty mount table.
     pub fn new() -> Arc<Self> {
@@ -556,6 +572,68 @@ impl Vfs {
         Ok(())
     }
 
+    /// pivot_root: the mount `new` is the root of becomes the root, and
+    /// the mount `root` (the caller's root) is attached at `put_old`,
+    /// with Linux's checks: EINVAL when a mount is outside the table,
+    /// ENOENT when `new` was removed, EBUSY when `new` or `put_old` is on
+    /// the current root's mount, EINVAL when `root` or `new` is not a
+    /// mount root, `put_old` is not at or below `new` or `new` not below
+    /// `root`. Returns the old and the new root locations; moving the
+    /// tasks is the caller's part.
+    pub fn pivot_root(
+        &self,
+        root: &Location,
+        new: &Location,
+        put_old: &Location,
+    ) -> SysResult<(Location, Location)> {
+        let mut v = self.mounts.write().map_err(|_| Errno::EIO)?;
+        // Like Linux's lock_mount: put_old's place is the top of any stack
+        // of mounts there.
+        let old = cross_in(&v, put_old.clone());
+        let (root_m, new_m) = (&root.mount, &new.mount);
+        if !attached(&v, root_m) || !attached(&v, new_m) {
+            return Err(Errno::EINVAL);
+        }
+        if new.attr()?.nlink == 0 {
+            // Removed from its directory (Linux's d_unlinked).
+            return Err(Errno::ENOENT);
+        }
+        if new_m.id == root_m.id || old.mount.id == root_m.id {
+            return Err(Errno::EBUSY);
+        }
+        if !Arc::ptr_eq(&root.dentry, &root_m.root)
+            || !Arc::ptr_eq(&new.dentry, &new_m.root)
+            || new_m.mountpoint().is_none()
+            || !reachable(&old, new)
+            || !reachable(new, root)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let key = {
+            let a = old.attr()?;
+            (a.dev, a.ino)
+        };
+        if v.len() >= MAX_MOUNTS {
+            return Err(Errno::ENOSPC);
+        }
+        let root_place = root_m.mountpoint();
+        new_m.set_mountpoint(root_place);
+        root_m.set_mountpoint(Some((old, key)));
+        // Keep the old root's entry after new_m's, so walks that meet both
+        // at one place find the one mounted last.
+        if let Some(i) = v.iter().position(|x| x.id == root_m.id) {
+            let e = v.remove(i);
+            v.push(e);
+        }
+        Ok((
+            root.clone(),
+            Location {
+                mount: new_m.clone(),
+                dentry: new_m.root.clone(),
+            },
+        ))
+    }
+
     /// Removes the mount `at` is the root of. Without `detach`, a mount
     /// still in use (an open file, a working directory, a mount on top of
     /// it) is EBUSY; with it, the mount and everything mounted below it
@@ -590,7 +668,17 @@ impl Vfs {
         if !detach && (gone.len() > 1 || Arc::strong_count(m) > 2) {
             return Err(Errno::EBUSY);
         }
-        v.retain(|x| !gone.contains(&x.id));
+        // Each mount taken out is on its own now, as Linux's umount_tree
+        // leaves them: ".." stays at its root and paths within it are
+        // unreachable from every root.
+        v.retain(|x| {
+            if gone.contains(&x.id) {
+                x.set_mountpoint(None);
+                false
+            } else {
+                true
+            }
+        });
         Ok(())
     }
 
@@ -607,6 +695,12 @@ impl Vfs {
             dentry: m.root.clone(),
             mount: m,
         })
+    }
+
+    /// `loc` is at or below `root`, following mounts up to their
+    /// mountpoints (Linux's `is_path_reachable`).
+    pub fn is_reachable(&self, loc: &Location, root: &Location) -> bool {
+        reachable(loc, root)
     }
 
     /// If a file system is mounted on `loc`, the root of the topmost one.
@@ -790,10 +884,19 @@ impl Vfs {
 
     /// The absolute path of `loc` as seen from `root` (getcwd, /proc links).
     pub fn path_of(&self, loc: &Location, root: &Location) -> Vec<u8> {
+        self.path_from(loc, root).0
+    }
+
+    /// [`Vfs::path_of`], and whether the walk up from `loc` met `root`
+    /// (false for a place outside a chroot or in a detached mount; the
+    /// path is then the one from the top it reached).
+    pub fn path_from(&self, loc: &Location, root: &Location) -> (Vec<u8>, bool) {
+        let mut reached = false;
         let mut parts: Vec<Vec<u8>> = Vec::new();
         let mut cur = loc.clone();
         for _ in 0..4096 {
-            if cur.same(root) {
+            if cur.mount.id == root.mount.id && same_inode(&cur.dentry, &root.dentry) {
+                reached = true;
                 break;
             }
             if let Some(p) = &cur.dentry.parent {
@@ -817,7 +920,7 @@ impl Vfs {
         if out.is_empty() {
             out.push(b'/');
         }
-        out
+        (out, reached)
     }
 }
 
@@ -1006,5 +1109,28 @@ mod tests {
         assert_eq!(at(&vfs, &root, "/m1").attr().unwrap().dev, 1);
         // A location held from before the move names its new place.
         assert_eq!(vfs.path_of(&m1, &root), b"/m2");
+    }
+
+    #[test]
+    fn pivot_root_swaps_roots() {
+        let (vfs, root) = table(&["/new"]);
+        tmpfs_at(&vfs, &root, "/new", 2);
+        let new = at(&vfs, &root, "/new");
+        new.dentry.inode.mkdir(b"old", 0o755, 0, 0).unwrap();
+        let put_old = at(&vfs, &root, "/new/old");
+        assert_eq!(
+            vfs.pivot_root(&root, &root, &put_old).err(),
+            Some(Errno::EBUSY)
+        );
+        let (old, new_root) = vfs.pivot_root(&root, &new, &put_old).unwrap();
+        assert!(old.same(&root));
+        assert_eq!(vfs.root().unwrap().mount.id, new.mount.id);
+        assert_eq!(vfs.path_of(&root, &new_root), b"/old");
+        let (p, reached) = vfs.path_from(&new_root, &root);
+        assert!(!reached, "{:?}", String::from_utf8_lossy(&p));
+        let old_at = at(&vfs, &new_root, "/old");
+        assert_eq!(old_at.mount.id, root.mount.id);
+        vfs.unmount(&old_at, true).unwrap();
+        assert_eq!(at(&vfs, &new_root, "/old").mount.id, new.mount.id);
     }
 }
