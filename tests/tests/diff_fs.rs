@@ -12,6 +12,7 @@ diff_test!(large_io_static, "large_io", ["-static"]);
 diff_test!(file_io_static_pie, "file_io", ["-static-pie"]);
 diff_test!(flock_contend, "flock_contend");
 diff_test!(fcntl_locks, "fcntl_locks");
+diff_test!(reclock_exec, "reclock_exec");
 diff_test!(unix_sockets, "unix_sockets");
 diff_test!(sendfile_splice, "sendfile_splice");
 diff_test!(stat_sh, "stat_sh");
