@@ -205,7 +205,7 @@ pub fn support(s: Sysno) -> Support {
         Sysno::syncfs => Implemented,
         Sysno::sethostname => Implemented,
         Sysno::mount => Partial("tmpfs (mode/size/uid/gid), proc, sysfs, bind mounts (MS_REC too), MS_REMOUNT (with and without MS_BIND: read-only state, tmpfs size=), MS_MOVE, by the sandbox's root; propagation types accepted (one namespace, no peers); MS_NOSUID/NODEV/NOEXEC accepted, not enforced; other types ENODEV"),
-        Sysno::umount2 => Partial("MNT_DETACH, MNT_FORCE, UMOUNT_NOFOLLOW; MNT_EXPIRE never expires (EAGAIN)"),
+        Sysno::umount2 => Partial("the topmost mount at the path (\".\" after pivot_root . . too); MNT_DETACH (the mounts taken out are disconnected), UMOUNT_NOFOLLOW, MNT_FORCE (nothing to abort); MNT_EXPIRE never expires (EAGAIN)"),
         Sysno::pivot_root => Implemented,
         Sysno::chroot => Implemented,
         Sysno::fallocate => Partial("modes 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE and ZERO_RANGE (size and content); blocks are not reserved ahead; COLLAPSE_RANGE/INSERT_RANGE EOPNOTSUPP"),
