@@ -173,6 +173,9 @@ int main(void) {
     snprintf(oldbase, sizeof oldbase, "/old%s", base);
     printf("old root at /old: %s\n", yesno(access("/old/tmp", F_OK) == 0));
     ls("the new root's old place, seen through /old", oldbase);
+    /* The scratch directory is uncovered now: remove it (natively it is
+     * the host's). */
+    printf("remove it: %s\n", res(rmdir(oldbase)));
     ls("/", "/");
     mkdir("/proc", 0555);
     printf("mount proc: %s\n", res(mount("proc", "/proc", "proc", 0, NULL)));
