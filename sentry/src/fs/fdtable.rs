@@ -122,20 +122,19 @@ impl FdTable {
         removed
     }
 
-    /// Drops every close-on-exec descriptor (execve).
-    pub fn close_on_exec(&self) {
-        let removed: Vec<FdEntry>;
-        if let Ok(mut m) = self.inner.lock() {
-            let keys: Vec<i32> = m
-                .iter()
-                .filter(|(_, e)| e.cloexec)
-                .map(|(k, _)| *k)
-                .collect();
-            removed = keys.into_iter().filter_map(|k| m.remove(&k)).collect();
-        } else {
-            return;
-        }
-        drop(removed);
+    /// Takes every close-on-exec descriptor out of the table (execve) and
+    /// returns them, for the caller to release what a close releases and
+    /// then drop.
+    pub fn close_on_exec(&self) -> Vec<FdEntry> {
+        let Ok(mut m) = self.inner.lock() else {
+            return Vec::new();
+        };
+        let keys: Vec<i32> = m
+            .iter()
+            .filter(|(_, e)| e.cloexec)
+            .map(|(k, _)| *k)
+            .collect();
+        keys.into_iter().filter_map(|k| m.remove(&k)).collect()
     }
 
     /// Snapshot of all descriptors (for /proc/PID/fd and poll setup).

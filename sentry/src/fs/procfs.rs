@@ -827,12 +827,24 @@ impl ProcFs {
 
     fn gen_mounts(&self, k: &Kernel, root: &Location, info: bool) -> String {
         let mut out = String::new();
-        for m in k.vfs.mounts() {
+        // Like Linux, only mounts the reader's root reaches are listed.
+        let whole_tree =
+            root.mount.mountpoint().is_none() && Arc::ptr_eq(&root.dentry, &root.mount.root);
+        // In mount id order, as Linux (6.8 on) lists a namespace's mounts.
+        let mut mounts = k.vfs.mounts();
+        mounts.sort_by_key(|m| m.id);
+        for m in mounts {
             let mountpoint = m.mountpoint();
-            let mp = match &mountpoint {
-                None => b"/".to_vec(),
-                Some((loc, _)) => k.vfs.path_of(loc, root),
+            let top = Location {
+                dentry: m.root.clone(),
+                mount: m.clone(),
             };
+            if !whole_tree && !k.vfs.is_reachable(&top, root) {
+                continue;
+            }
+            // Where the mount's root shows to the reader (its mountpoint,
+            // or "/" for the reader's root).
+            let mp = k.vfs.path_of(&top, root);
             let mp = mangle(&mp);
             // /proc/PID/mounts shows the mount's effective state,
             // mountinfo the mount's flag and the file system's apart.

@@ -154,6 +154,12 @@ impl Mount {
             .and_then(|m| m.as_ref().map(|(p, _)| p.mount.id))
     }
 
+    fn set_mountpoint(&self, mp: Option<MountPoint>) {
+        if let Ok(mut m) = self.mountpoint.write() {
+            *m = mp;
+        }
+    }
+
     /// Writes through this mount fail with EROFS: the mount or its file
     /// system instance is read-only.
     pub fn is_readonly(&self) -> bool {
@@ -239,6 +245,46 @@ fn clone_mount(m: &Mount, root: Arc<dyn Inode>, mountpoint: Option<MountPoint>) 
     )
 }
 
+/// The same inode: the same dentry, or the same (dev, ino).
+fn same_inode(a: &Arc<Dentry>, b: &Arc<Dentry>) -> bool {
+    if Arc::ptr_eq(a, b) || Arc::ptr_eq(&a.inode, &b.inode) {
+        return true;
+    }
+    match (a.inode.attr(), b.inode.attr()) {
+        (Ok(x), Ok(y)) => (x.dev, x.ino) == (y.dev, y.ino),
+        _ => false,
+    }
+}
+
+/// Names and inodes of a path down from some directory, outermost first.
+type Chain = Vec<(Vec<u8>, Arc<dyn Inode>)>;
+
+/// The chain leading from `base` down to `d` (both in one mount); `None`
+/// when `d` is not at or below `base`.
+fn chain_below(d: &Arc<Dentry>, base: &Arc<Dentry>) -> Option<Chain> {
+    let mut chain = Vec::new();
+    let mut cur = d.clone();
+    for _ in 0..PATH_MAX {
+        if same_inode(&cur, base) {
+            chain.reverse();
+            return Some(chain);
+        }
+        let parent = cur.parent.clone()?;
+        chain.push((cur.name.clone(), cur.inode.clone()));
+        cur = parent;
+    }
+    None
+}
+
+/// Dentries for `chain` below `root`; the last one.
+fn rebuild(root: &Arc<Dentry>, chain: Chain) -> Arc<Dentry> {
+    let mut cur = root.clone();
+    for (name, inode) in chain {
+        cur = Dentry::new(inode, name, Some(cur));
+    }
+    cur
+}
+
 /// [`Vfs::cross_mounts`] with the table already locked.
 fn cross_in(table: &[Arc<Mount>], mut loc: Location) -> Location {
     for _ in 0..16 {
@@ -266,6 +312,22 @@ fn cross_in(table: &[Arc<Mount>], mut loc: Location) -> Location {
         }
     }
     loc
+}
+
+/// Linux's `is_path_reachable`: going up from `loc` through mountpoints
+/// reaches `root`'s mount at or below `root`.
+fn reachable(loc: &Location, root: &Location) -> bool {
+    let mut cur = loc.clone();
+    for _ in 0..=MAX_MOUNTS {
+        if cur.mount.id == root.mount.id {
+            return chain_below(&cur.dentry, &root.dentry).is_some();
+        }
+        match cur.mount.mountpoint() {
+            Some((p, _)) => cur = p,
+            None => return false,
+        }
+    }
+    false
 }
 
 impl Vfs {
@@ -337,11 +399,13 @@ impl Vfs {
         Ok(())
     }
 
-    /// A bind mount: what `from` shows appears at `at`, sharing its file
-    /// system instance and keeping its mount's read-only flag. Both places
-    /// must be in the mount table (EINVAL); a directory goes only over a
-    /// directory and a non-directory only over a non-directory (ENOTDIR).
-    pub fn bind_at(&self, at: &Location, from: &Location) -> SysResult<()> {
+    /// A bind mount: what `from` shows (and, with `recursive`, copies of
+    /// the mounts below it at the corresponding places) appears at `at`.
+    /// The copies share their file system instances and keep their own
+    /// read-only flags. Both places must be in the mount table (EINVAL);
+    /// a directory goes only over a directory and a non-directory only
+    /// over a non-directory (ENOTDIR).
+    pub fn bind_at(&self, at: &Location, from: &Location, recursive: bool) -> SysResult<()> {
         let a = at.attr()?;
         let from_dir = from.attr()?.is_dir();
         let mut v = self.mounts.write().map_err(|_| Errno::EIO)?;
@@ -356,7 +420,46 @@ impl Vfs {
             from.dentry.inode.clone(),
             Some((at.clone(), (a.dev, a.ino))),
         );
-        let new = vec![top];
+        let mut new = vec![top.clone()];
+        if recursive {
+            // Depth first in mount order, as Linux's copy_tree: a copy's
+            // parent is copied before it, mounts stacked at one place keep
+            // their order, and the new ids follow Linux's.
+            let children = |m: &Mount| -> Vec<Arc<Mount>> {
+                let mut c: Vec<_> = v
+                    .iter()
+                    .filter(|c| c.parent_id() == Some(m.id))
+                    .cloned()
+                    .collect();
+                c.reverse();
+                c
+            };
+            // (children of an original still to copy, last first; its
+            // copy; the dentry of the original the copy shows)
+            let mut stack = vec![(children(&from.mount), top, from.dentry.clone())];
+            while let Some((todo, copy, base)) = stack.last_mut() {
+                let Some(c) = todo.pop() else {
+                    stack.pop();
+                    continue;
+                };
+                let Some((mp, key)) = c.mountpoint() else {
+                    continue;
+                };
+                let Some(chain) = chain_below(&mp.dentry, base) else {
+                    continue;
+                };
+                if v.len() + new.len() >= MAX_MOUNTS {
+                    return Err(Errno::ENOSPC);
+                }
+                let place = Location {
+                    dentry: rebuild(&copy.root, chain),
+                    mount: copy.clone(),
+                };
+                let cc = clone_mount(&c, c.root.inode.clone(), Some((place, key)));
+                new.push(cc.clone());
+                stack.push((children(&c), cc, c.root.clone()));
+            }
+        }
         if v.len() + new.len() > MAX_MOUNTS {
             return Err(Errno::ENOSPC);
         }
@@ -432,6 +535,105 @@ impl Vfs {
         Ok(())
     }
 
+    /// Moves the mount `from` is the root of (with everything mounted
+    /// below it) to `to`, as MS_MOVE does. EINVAL when `from` is not a
+    /// mount root, either place is outside the table or one is a
+    /// directory and the other not; ELOOP when `to` is inside the mount
+    /// being moved (which includes moving the root).
+    pub fn move_mount(&self, from: &Location, to: &Location) -> SysResult<()> {
+        let a = to.attr()?;
+        let from_dir = from.attr()?.is_dir();
+        let mut v = self.mounts.write().map_err(|_| Errno::EIO)?;
+        let m = from.mount.clone();
+        if !attached(&v, &m) || !attached(&v, &to.mount) {
+            return Err(Errno::EINVAL);
+        }
+        if !Arc::ptr_eq(&from.dentry, &m.root) || a.is_dir() != from_dir {
+            return Err(Errno::EINVAL);
+        }
+        // The root is attached too (to an invisible rootfs, as a
+        // container's root is), so it can never be moved below itself.
+        let mut p = to.mount.clone();
+        for _ in 0..=v.len() {
+            if p.id == m.id {
+                return Err(Errno::ELOOP);
+            }
+            match p.mountpoint() {
+                Some((loc, _)) => p = loc.mount,
+                None => break,
+            }
+        }
+        m.set_mountpoint(Some((to.clone(), (a.dev, a.ino))));
+        // On top of whatever else is there.
+        if let Some(i) = v.iter().position(|x| x.id == m.id) {
+            let e = v.remove(i);
+            v.push(e);
+        }
+        Ok(())
+    }
+
+    /// pivot_root: the mount `new` is the root of becomes the root, and
+    /// the mount `root` (the caller's root) is attached at `put_old`,
+    /// with Linux's checks: EINVAL when a mount is outside the table,
+    /// ENOENT when `new` was removed, EBUSY when `new` or `put_old` is on
+    /// the current root's mount, EINVAL when `root` or `new` is not a
+    /// mount root, `put_old` is not at or below `new` or `new` not below
+    /// `root`. Returns the old and the new root locations; moving the
+    /// tasks is the caller's part.
+    pub fn pivot_root(
+        &self,
+        root: &Location,
+        new: &Location,
+        put_old: &Location,
+    ) -> SysResult<(Location, Location)> {
+        let mut v = self.mounts.write().map_err(|_| Errno::EIO)?;
+        // Like Linux's lock_mount: put_old's place is the top of any stack
+        // of mounts there.
+        let old = cross_in(&v, put_old.clone());
+        let (root_m, new_m) = (&root.mount, &new.mount);
+        if !attached(&v, root_m) || !attached(&v, new_m) {
+            return Err(Errno::EINVAL);
+        }
+        if new.attr()?.nlink == 0 {
+            // Removed from its directory (Linux's d_unlinked).
+            return Err(Errno::ENOENT);
+        }
+        if new_m.id == root_m.id || old.mount.id == root_m.id {
+            return Err(Errno::EBUSY);
+        }
+        if !Arc::ptr_eq(&root.dentry, &root_m.root)
+            || !Arc::ptr_eq(&new.dentry, &new_m.root)
+            || new_m.mountpoint().is_none()
+            || !reachable(&old, new)
+            || !reachable(new, root)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let key = {
+            let a = old.attr()?;
+            (a.dev, a.ino)
+        };
+        if v.len() >= MAX_MOUNTS {
+            return Err(Errno::ENOSPC);
+        }
+        let root_place = root_m.mountpoint();
+        new_m.set_mountpoint(root_place);
+        root_m.set_mountpoint(Some((old, key)));
+        // Keep the old root's entry after new_m's, so walks that meet both
+        // at one place find the one mounted last.
+        if let Some(i) = v.iter().position(|x| x.id == root_m.id) {
+            let e = v.remove(i);
+            v.push(e);
+        }
+        Ok((
+            root.clone(),
+            Location {
+                mount: new_m.clone(),
+                dentry: new_m.root.clone(),
+            },
+        ))
+    }
+
     /// Removes the mount `at` is the root of. Without `detach`, a mount
     /// still in use (an open file, a working directory, a mount on top of
     /// it) is EBUSY; with it, the mount and everything mounted below it
@@ -466,7 +668,17 @@ impl Vfs {
         if !detach && (gone.len() > 1 || Arc::strong_count(m) > 2) {
             return Err(Errno::EBUSY);
         }
-        v.retain(|x| !gone.contains(&x.id));
+        // Each mount taken out is on its own now, as Linux's umount_tree
+        // leaves them: ".." stays at its root and paths within it are
+        // unreachable from every root.
+        v.retain(|x| {
+            if gone.contains(&x.id) {
+                x.set_mountpoint(None);
+                false
+            } else {
+                true
+            }
+        });
         Ok(())
     }
 
@@ -483,6 +695,12 @@ impl Vfs {
             dentry: m.root.clone(),
             mount: m,
         })
+    }
+
+    /// `loc` is at or below `root`, following mounts up to their
+    /// mountpoints (Linux's `is_path_reachable`).
+    pub fn is_reachable(&self, loc: &Location, root: &Location) -> bool {
+        reachable(loc, root)
     }
 
     /// If a file system is mounted on `loc`, the root of the topmost one.
@@ -666,10 +884,19 @@ impl Vfs {
 
     /// The absolute path of `loc` as seen from `root` (getcwd, /proc links).
     pub fn path_of(&self, loc: &Location, root: &Location) -> Vec<u8> {
+        self.path_from(loc, root).0
+    }
+
+    /// [`Vfs::path_of`], and whether the walk up from `loc` met `root`
+    /// (false for a place outside a chroot or in a detached mount; the
+    /// path is then the one from the top it reached).
+    pub fn path_from(&self, loc: &Location, root: &Location) -> (Vec<u8>, bool) {
+        let mut reached = false;
         let mut parts: Vec<Vec<u8>> = Vec::new();
         let mut cur = loc.clone();
         for _ in 0..4096 {
-            if cur.same(root) {
+            if cur.mount.id == root.mount.id && same_inode(&cur.dentry, &root.dentry) {
+                reached = true;
                 break;
             }
             if let Some(p) = &cur.dentry.parent {
@@ -693,7 +920,7 @@ impl Vfs {
         if out.is_empty() {
             out.push(b'/');
         }
-        out
+        (out, reached)
     }
 }
 
@@ -786,7 +1013,7 @@ mod tests {
         let (vfs, root) = table(&["/t", "/b", "/plain"]);
         tmpfs_at(&vfs, &root, "/t", 2);
         let t = at(&vfs, &root, "/t");
-        vfs.bind_at(&at(&vfs, &root, "/b"), &t).unwrap();
+        vfs.bind_at(&at(&vfs, &root, "/b"), &t, false).unwrap();
         let b = at(&vfs, &root, "/b");
         assert!(Arc::ptr_eq(&t.mount.sb, &b.mount.sb));
         b.mount.get_write().unwrap();
@@ -823,5 +1050,87 @@ mod tests {
             vfs.remount_mount(&at(&vfs, &root, "/plain"), true),
             Err(Errno::EINVAL)
         );
+    }
+
+    #[test]
+    fn recursive_bind_copies_submounts() {
+        let (vfs, root) = table(&["/src", "/src/a", "/src/x", "/d", "/e"]);
+        tmpfs_at(&vfs, &root, "/src/a", 2);
+        at(&vfs, &root, "/src/a")
+            .dentry
+            .inode
+            .mkdir(b"b", 0o755, 0, 0)
+            .unwrap();
+        tmpfs_at(&vfs, &root, "/src/a/b", 3);
+        at(&vfs, &root, "/src/a/b")
+            .dentry
+            .inode
+            .create(b"f", 0o644, 0, 0)
+            .unwrap();
+        let src = at(&vfs, &root, "/src");
+        vfs.bind_at(&at(&vfs, &root, "/d"), &src, false).unwrap();
+        assert!(vfs.resolve(&root, &root, b"/d/a/b/f", true).is_err());
+        vfs.bind_at(&at(&vfs, &root, "/e"), &src, true).unwrap();
+        let f = at(&vfs, &root, "/e/a/b/f");
+        assert_eq!(vfs.path_of(&f, &root), b"/e/a/b/f");
+        assert_eq!(f.attr().unwrap().dev, 3);
+        // Copies are mounts of their own.
+        let copy = at(&vfs, &root, "/e/a/b");
+        vfs.unmount(&copy, true).unwrap();
+        assert!(vfs.resolve(&root, &root, b"/e/a/b/f", true).is_err());
+        assert!(vfs.resolve(&root, &root, b"/src/a/b/f", true).is_ok());
+        // A bind from a detached mount is EINVAL.
+        assert_eq!(
+            vfs.bind_at(&at(&vfs, &root, "/d"), &copy, false),
+            Err(Errno::EINVAL)
+        );
+    }
+
+    #[test]
+    fn move_mount_checks() {
+        let (vfs, root) = table(&["/m1", "/m2", "/m3"]);
+        tmpfs_at(&vfs, &root, "/m1", 2);
+        let m1 = at(&vfs, &root, "/m1");
+        m1.dentry.inode.mkdir(b"in", 0o755, 0, 0).unwrap();
+        assert_eq!(
+            vfs.move_mount(&m1, &at(&vfs, &root, "/m1/in")),
+            Err(Errno::ELOOP)
+        );
+        assert_eq!(
+            vfs.move_mount(&root, &at(&vfs, &root, "/m3")),
+            Err(Errno::ELOOP)
+        );
+        assert_eq!(
+            vfs.move_mount(&at(&vfs, &root, "/m1/in"), &at(&vfs, &root, "/m3")),
+            Err(Errno::EINVAL)
+        );
+        vfs.move_mount(&m1, &at(&vfs, &root, "/m2")).unwrap();
+        assert_eq!(at(&vfs, &root, "/m2").attr().unwrap().dev, 2);
+        assert_eq!(at(&vfs, &root, "/m1").attr().unwrap().dev, 1);
+        // A location held from before the move names its new place.
+        assert_eq!(vfs.path_of(&m1, &root), b"/m2");
+    }
+
+    #[test]
+    fn pivot_root_swaps_roots() {
+        let (vfs, root) = table(&["/new"]);
+        tmpfs_at(&vfs, &root, "/new", 2);
+        let new = at(&vfs, &root, "/new");
+        new.dentry.inode.mkdir(b"old", 0o755, 0, 0).unwrap();
+        let put_old = at(&vfs, &root, "/new/old");
+        assert_eq!(
+            vfs.pivot_root(&root, &root, &put_old).err(),
+            Some(Errno::EBUSY)
+        );
+        let (old, new_root) = vfs.pivot_root(&root, &new, &put_old).unwrap();
+        assert!(old.same(&root));
+        assert_eq!(vfs.root().unwrap().mount.id, new.mount.id);
+        assert_eq!(vfs.path_of(&root, &new_root), b"/old");
+        let (p, reached) = vfs.path_from(&new_root, &root);
+        assert!(!reached, "{:?}", String::from_utf8_lossy(&p));
+        let old_at = at(&vfs, &new_root, "/old");
+        assert_eq!(old_at.mount.id, root.mount.id);
+        vfs.unmount(&old_at, true).unwrap();
+        assert_eq!(at(&vfs, &new_root, "/old").mount.id, new.mount.id);
     }
 }

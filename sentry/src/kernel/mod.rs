@@ -468,6 +468,14 @@ impl Kernel {
             .unwrap_or_default()
     }
 
+    /// Every live task.
+    pub fn tasks(&self) -> Vec<Arc<Task>> {
+        self.tables
+            .lock()
+            .map(|t| t.tasks.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Forgets a task that has exited.
     pub fn remove_task(&self, tid: i32) {
         if let Ok(mut t) = self.tables.lock() {

@@ -489,7 +489,13 @@ fn execve_image(
         }
         i.files.clone()
     };
-    files.close_on_exec();
+    // Closing a descriptor drops the process's POSIX record locks on its
+    // file, and execve's closing of FD_CLOEXEC descriptors is no exception.
+    let closed = files.close_on_exec();
+    for e in &closed {
+        crate::syscalls::file::release_posix_locks(ctx, &e.file);
+    }
+    drop(closed);
     if let Ok(mut a) = ctx.task.tg.actions.lock() {
         for act in a.iter_mut() {
             if act.handler != SIG_IGN {

@@ -782,7 +782,7 @@ fn record_lock(ctx: &TaskCtx, file: &Arc<OpenFile>, cmd: i32, addr: u64) -> SysR
 
 /// Drops the calling process's POSIX record locks on `file` (any close of
 /// a descriptor for the file does that, as on Linux).
-fn release_posix_locks(ctx: &TaskCtx, file: &OpenFile) {
+pub(crate) fn release_posix_locks(ctx: &TaskCtx, file: &OpenFile) {
     if let Ok(a) = file.ops.stat() {
         let owner = crate::kernel::reclock::Owner::Process(ctx.task.tg.tgid);
         crate::kernel::reclock::table().release(owner, Some((a.dev, a.ino)));

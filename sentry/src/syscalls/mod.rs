@@ -177,6 +177,7 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_signalfd4 => signal::sys_signalfd4,
         SYS_umount2 => mount::sys_umount2,
         SYS_chroot => mount::sys_chroot,
+        SYS_pivot_root => mount::sys_pivot_root,
         SYS_rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo,
         SYS_mkdir => fsops::sys_mkdir,
         SYS_mkdirat => fsops::sys_mkdirat,

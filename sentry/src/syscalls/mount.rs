@@ -1,7 +1,7 @@
-//! mount, umount2 and chroot inside the sandbox (for its root user, who
-//! holds CAP_SYS_ADMIN and CAP_SYS_CHROOT there). These change only the
-//! sentry's own mount table: tmpfs, proc, sysfs, bind mounts of what the
-//! sandbox already sees, remounts.
+//! mount, umount2, pivot_root and chroot inside the sandbox (for its root
+//! user, who holds CAP_SYS_ADMIN and CAP_SYS_CHROOT there). These change
+//! only the sentry's own mount table: tmpfs, proc, sysfs, bind mounts
+//! (recursive too) of what the sandbox already sees, remounts, moves.
 
 use std::sync::Arc;
 
@@ -253,9 +253,8 @@ pub fn sys_mount(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if flags & libc::MS_BIND != 0 {
         let from = source_location(ctx, source.as_deref())?;
         // A new bind mount keeps the source mount's read-only flag;
-        // MS_RDONLY takes a remount, as on Linux. MS_REC is not yet
-        // honoured: only the top mount is bound.
-        vfs.bind_at(&at, &from)?;
+        // MS_RDONLY takes a remount, as on Linux.
+        vfs.bind_at(&at, &from, flags & libc::MS_REC != 0)?;
         return Ok(0);
     }
     if flags & PROPAGATION != 0 {
@@ -270,8 +269,9 @@ pub fn sys_mount(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         return Ok(0);
     }
     if flags & libc::MS_MOVE != 0 {
-        // Moves are not supported.
-        return Err(Errno::EINVAL);
+        let from = source_location(ctx, source.as_deref())?;
+        vfs.move_mount(&from, &at)?;
+        return Ok(0);
     }
     let fstype = fstype.ok_or(Errno::EINVAL)?;
     let source = String::from_utf8_lossy(source.as_deref().unwrap_or(b"none")).into_owned();
@@ -375,9 +375,57 @@ pub fn sys_umount2(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         flags & libc::UMOUNT_NOFOLLOW == 0,
         false,
     )?;
-    ctx.kernel()
-        .vfs
-        .unmount(&at, flags & libc::MNT_DETACH != 0)?;
+    // Like Linux's LOOKUP_MOUNTPOINT: the topmost mount at the place named,
+    // even when that is "." or "/" (after `pivot_root . .`).
+    let vfs = &ctx.kernel().vfs;
+    let at = vfs.cross_mounts(at);
+    vfs.unmount(&at, flags & libc::MNT_DETACH != 0)?;
+    Ok(0)
+}
+
+/// pivot_root: `new_root` becomes the root and the old root appears at
+/// `put_old`; every task whose root or working directory was the old root
+/// now has the new one.
+pub fn sys_pivot_root(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    if !is_root(ctx)? {
+        return Err(Errno::EPERM);
+    }
+    let dir = |ctx: &TaskCtx, addr: u64| -> SysResult<Location> {
+        let p = ctx.read_path(addr)?;
+        let loc = resolve_at(ctx, libc::AT_FDCWD, &p, true, false)?;
+        if !loc.attr()?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(loc)
+    };
+    let new = dir(ctx, a[0])?;
+    let put_old = dir(ctx, a[1])?;
+    let fs = ctx.task.inner.lock().map_err(|_| Errno::EIO)?.fs.clone();
+    let root = fs.lock().map_err(|_| Errno::EIO)?.root.clone();
+    let kernel = ctx.kernel().clone();
+    let (old_root, new_root) = kernel.vfs.pivot_root(&root, &new, &put_old)?;
+    drop((root, new, put_old));
+    // Linux's chroot_fs_refs.
+    let is_old = |l: &Location| {
+        l.mount.id == old_root.mount.id
+            && (Arc::ptr_eq(&l.dentry, &old_root.dentry)
+                || match (l.attr(), old_root.attr()) {
+                    (Ok(x), Ok(y)) => (x.dev, x.ino) == (y.dev, y.ino),
+                    _ => false,
+                })
+    };
+    for t in kernel.tasks() {
+        let Ok(inner) = t.inner.lock() else { continue };
+        let fs = inner.fs.clone();
+        drop(inner);
+        let Ok(mut f) = fs.lock() else { continue };
+        if is_old(&f.root) {
+            f.root = new_root.clone();
+        }
+        if is_old(&f.cwd) {
+            f.cwd = new_root.clone();
+        }
+    }
     Ok(0)
 }
 

@@ -607,7 +607,12 @@ pub fn sys_getcwd(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         // The working directory was removed.
         return Err(Errno::ENOENT);
     }
-    let mut p = ctx.kernel().vfs.path_of(&fs.cwd, &fs.root);
+    let (mut p, reached) = ctx.kernel().vfs.path_from(&fs.cwd, &fs.root);
+    if !reached {
+        // Outside the caller's root (a detached mount, above a chroot):
+        // Linux's marker, which the C library turns into ENOENT.
+        p.splice(0..0, b"(unreachable)".iter().copied());
+    }
     p.push(0);
     if p.len() as u64 > a[1] {
         return Err(Errno::ERANGE);
