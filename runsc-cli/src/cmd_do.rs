@@ -12,9 +12,7 @@
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -58,34 +56,6 @@ fn find_in_path(cmd: &OsString) -> Vec<u8> {
     b.to_vec()
 }
 
-fn spawn_gofer(root: &Path, sock: OwnedFd, readonly: bool) -> Result<std::process::Child> {
-    let exe = std::env::current_exe().context("finding the rvisor binary")?;
-    let mut c = Command::new(exe);
-    c.arg("gofer")
-        .arg("--root")
-        .arg(root)
-        .arg("--sock-fd")
-        .arg("3");
-    if readonly {
-        c.arg("--readonly");
-    }
-    c.stdin(Stdio::null()).stdout(Stdio::null());
-    let raw = sock.as_raw_fd();
-    // SAFETY: the pre-exec closure only makes raw, async-signal-safe calls.
-    unsafe {
-        c.pre_exec(move || {
-            if libc::dup2(raw, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-            Ok(())
-        });
-    }
-    let child = c.spawn().context("starting the gofer")?;
-    drop(sock);
-    Ok(child)
-}
-
 /// Runs `rvisor do`; returns the exit code to exit with.
 pub fn run(g: &GlobalOpts, args: &DoArgs) -> Result<i32> {
     let (sentry_end, gofer_end) = socketpair(
@@ -95,7 +65,7 @@ pub fn run(g: &GlobalOpts, args: &DoArgs) -> Result<i32> {
         SockFlag::SOCK_CLOEXEC,
     )
     .context("socketpair for the gofer")?;
-    let mut gofer = spawn_gofer(Path::new("/"), gofer_end, true)?;
+    let mut gofer = crate::cmd_gofer::spawn(Path::new("/"), true, gofer_end)?;
 
     let mut envp: Vec<Vec<u8>> = std::env::vars_os()
         .map(|(k, v)| {

@@ -22,9 +22,8 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixListener;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
@@ -131,37 +130,7 @@ fn spawn_gofer(root: &Path, readonly: bool, gofers: &mut Vec<Child>) -> Result<O
         SockFlag::SOCK_CLOEXEC,
     )
     .context("socketpair for the gofer")?;
-    let exe = std::env::current_exe().context("finding the rvisor binary")?;
-    let mut c = Command::new(exe);
-    c.arg("gofer")
-        .arg("--root")
-        .arg(root)
-        .arg("--sock-fd")
-        .arg("3");
-    if readonly {
-        c.arg("--readonly");
-    }
-    c.stdin(Stdio::null()).stdout(Stdio::null());
-    let raw = gofer_end.as_raw_fd();
-    // SAFETY: the pre-exec closure only makes raw, async-signal-safe calls.
-    unsafe {
-        c.pre_exec(move || {
-            if raw == 3 {
-                if libc::fcntl(3, libc::F_SETFD, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            } else if libc::dup2(raw, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-            Ok(())
-        });
-    }
-    let child = c
-        .spawn()
-        .with_context(|| format!("starting the gofer for {}", root.display()))?;
-    gofers.push(child);
-    drop(gofer_end);
+    gofers.push(crate::cmd_gofer::spawn(root, readonly, gofer_end)?);
     Ok(sentry_end)
 }
 

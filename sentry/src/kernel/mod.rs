@@ -586,6 +586,31 @@ impl Kernel {
     }
 }
 
+impl TaskInner {
+    /// The state of the only thread of a process that starts from nothing
+    /// (init, or a process started from outside): an empty address space
+    /// for execve to fill, no signals, no altstack.
+    pub fn fresh(files: Arc<FdTable>, fs: FsContext, path: &[u8]) -> Self {
+        TaskInner {
+            mm: Arc::new(Mm::default()),
+            files,
+            fs: Arc::new(Mutex::new(fs)),
+            sigmask: 0,
+            saved_mask: None,
+            pending: Default::default(),
+            altstack: StackT {
+                ss_flags: libc::SS_DISABLE,
+                ..Default::default()
+            },
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            comm: comm_from(path),
+            vfork_done: None,
+            pdeathsig: 0,
+        }
+    }
+}
+
 impl Task {
     /// Records the host identity of this task's stub thread.
     pub fn set_host(&self, st: &StubThread) {

@@ -19,10 +19,8 @@ use crossbeam::channel::{bounded, unbounded, Sender};
 use super::task::{new_group_inner, ExitKind, TaskCtx};
 use super::{Creds, ExitStatus, FsContext, Kernel, Task, TaskInner};
 use crate::fs::FdTable;
-use crate::mm::Mm;
 use crate::platform::ptrace::{SpecialMappings, StubThread};
 use crate::Errno;
-use rvisor_syscalls::abi::StackT;
 
 /// Called once with the exit status of a spawned process.
 pub type ExitHook = Box<dyn FnOnce(ExitStatus) + Send>;
@@ -116,23 +114,7 @@ fn spawn_one(kernel: &Arc<Kernel>, template: &StubThread, job: Job) {
         envp,
         on_exit,
     } = req;
-    let inner = TaskInner {
-        mm: Arc::new(Mm::default()),
-        files,
-        fs: Arc::new(Mutex::new(fs)),
-        sigmask: 0,
-        saved_mask: None,
-        pending: Default::default(),
-        altstack: StackT {
-            ss_flags: libc::SS_DISABLE,
-            ..Default::default()
-        },
-        clear_child_tid: 0,
-        robust_list: (0, 0),
-        comm: super::comm_from(&path),
-        vfork_done: None,
-        pdeathsig: 0,
-    };
+    let inner = TaskInner::fresh(files, fs, &path);
     if kernel.at_task_limit() {
         let _ = reply.send(Err(Errno::EAGAIN));
         return;

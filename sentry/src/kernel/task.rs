@@ -2,7 +2,7 @@
 //! serves the system call or fault, delivers signals, and finally exits.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use libc::user_regs_struct;
 use rvisor_syscalls::abi::{Sigcontext, Siginfo, StackT, Ucontext};
@@ -146,23 +146,7 @@ pub fn run_init(
         return;
     }
     stub.pin_with_tracer();
-    let inner = TaskInner {
-        mm: Arc::new(Mm::default()),
-        files,
-        fs: Arc::new(Mutex::new(fs)),
-        sigmask: 0,
-        saved_mask: None,
-        pending: Default::default(),
-        altstack: StackT {
-            ss_flags: libc::SS_DISABLE,
-            ..Default::default()
-        },
-        clear_child_tid: 0,
-        robust_list: (0, 0),
-        comm: super::comm_from(&path),
-        vfork_done: None,
-        pdeathsig: 0,
-    };
+    let inner = TaskInner::fresh(files, fs, &path);
     let settings = (
         kernel.config.init_rlimits.clone(),
         kernel.config.init_no_new_privs,
