@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rvisor_gofer::client::GoferClient;
 
 use crate::fs::devfs::new_devfs;
-use crate::fs::devpts::{new_devpts, open_slave, TTY_GID};
+use crate::fs::devpts::{new_devpts, TTY_GID};
 use crate::fs::gofer::GoferInode;
 use crate::fs::host::HostFile;
 use crate::fs::overlay::new_overlay;
@@ -143,6 +143,21 @@ pub fn stdio_table(fds: Vec<OwnedFd>) -> Arc<FdTable> {
     files
 }
 
+/// A descriptor table with the terminal `slave` as descriptors 0, 1 and 2
+/// and the host descriptors `extra` as 3, 4, … (an exec'd process with a
+/// terminal and preserved descriptors).
+pub fn terminal_table(slave: &Arc<OpenFile>, extra: Vec<OwnedFd>) -> Arc<FdTable> {
+    let files = FdTable::new();
+    let max = crate::fs::fdtable::MAX_NOFILE;
+    for i in 0..3 {
+        let _ = files.insert_at(i, slave.clone(), false, max);
+    }
+    for (i, fd) in extra.into_iter().enumerate() {
+        let _ = files.insert_at(3 + i as i32, host_stdio_file(fd), false, max);
+    }
+    files
+}
+
 /// Called once the sandbox is assembled (root, standard mounts, /proc, the
 /// kernel), right before init starts: the OCI runtime adds the bundle's
 /// extra mounts there, reports "created" and waits for `start`. An error
@@ -241,15 +256,9 @@ fn boot(
     let mut console_file = None;
     let mut bridge = None;
     if let Some(c) = spec.console {
-        let master = pts
-            .open_master(spec.creds.uid, TTY_GID)
-            .map_err(pts_mount)?;
-        let term = master.terminal().clone();
-        term.set_locked(false).map_err(pts_mount)?;
-        let loc = pts.slave_location(term.index).map_err(pts_mount)?;
-        let slave = open_slave(&term, loc.dentry.inode.clone(), true).map_err(pts_mount)?;
-        console_file = Some(OpenFile::new(slave, libc::O_RDWR as u32, Some(loc)));
-        kernel.set_console(term);
+        let (master, slave) = pts.open_pair(spec.creds.uid, TTY_GID).map_err(pts_mount)?;
+        console_file = Some(slave);
+        kernel.set_console(master.terminal().clone());
         bridge = Some(Bridge::start(c, master)?);
     }
     let files = FdTable::new();

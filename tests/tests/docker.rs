@@ -373,3 +373,38 @@ fn run_with_a_terminal_shows_the_pty_and_its_size() {
         show("docker run -t", &out)
     );
 }
+
+#[test]
+fn exec_with_a_terminal_gets_a_pty_and_its_resizes() {
+    let id = run_detached(&[], &["sleep", "100"]);
+    let _rm = Rm(id.clone());
+    // docker 20.10 gives an exec's terminal its size only by a resize once
+    // the process runs (no consoleSize), as with runc: the process polls
+    // until the size the client's terminal has reaches it. The container
+    // has no terminal, so the exec's is the first pty of its devpts.
+    let cmd = format!(
+        "stty rows 40 cols 100; docker exec -t {id} sh -c 'tty; for i in $(seq 100); do s=$(stty size 2>/dev/null); [ -n \"$s\" ] && break; sleep 0.1; done; echo $s; test -t 0 && echo stdin-is-tty; exit 3'"
+    );
+    let out = run_with_timeout(
+        std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("DOCKER_HOST", docker::host()),
+        Duration::from_secs(120),
+    );
+    let text = stdout(&out).replace('\r', "");
+    assert_eq!(
+        text,
+        "/dev/pts/0\n40 100\nstdin-is-tty\n",
+        "{}",
+        show("docker exec -t", &out)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        show("docker exec -t", &out)
+    );
+    // The terminal went with the process.
+    let out = docker(&["exec", &id, "ls", "/dev/pts"]);
+    assert_eq!(stdout(&out), "ptmx\n", "{}", show("ls /dev/pts", &out));
+}

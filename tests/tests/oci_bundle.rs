@@ -1,7 +1,7 @@
 //! rvisor as an OCI runtime for a plain bundle: `run`, the
 //! create → start → state → delete life cycle, `kill`, `list`, `spec`,
 //! `features`, what `create` refuses, and terminals (`process.terminal`
-//! with runc's console socket).
+//! with runc's console socket, also for `exec`).
 //!
 //! Each test has its own state root and bundle under the scratch
 //! directory; the rootfs is a copy of /bin/busybox with a few applet links.
@@ -1369,6 +1369,330 @@ fn run_with_a_terminal_in_the_foreground() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", show("run -d", &out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("console-socket"));
+}
+
+/// Accepts one connection on a console socket and receives the pty
+/// master (payload name, one descriptor), as containerd's shim does.
+fn receive_master(listener: &std::os::unix::net::UnixListener) -> (String, std::fs::File) {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    listener.set_nonblocking(false).unwrap();
+    let (conn, _) = listener.accept().unwrap();
+    let mut name = [0u8; 64];
+    let mut iov = [std::io::IoSliceMut::new(&mut name)];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = nix::sys::socket::recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        nix::sys::socket::MsgFlags::empty(),
+    )
+    .unwrap();
+    let n = msg.bytes;
+    let fd = msg
+        .cmsgs()
+        .unwrap()
+        .find_map(|c| match c {
+            nix::sys::socket::ControlMessageOwned::ScmRights(v) => v.first().copied(),
+            _ => None,
+        })
+        .expect("a descriptor with the console message");
+    let name = String::from_utf8_lossy(&name[..n]).into_owned();
+    // SAFETY: the descriptor was just received and is ours.
+    (
+        name,
+        std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }),
+    )
+}
+
+/// Reads the pty master `f` into `screen` until it contains `want` (None:
+/// until the terminal's other side is gone, EIO), within the time limit.
+fn read_screen(f: &mut std::fs::File, screen: &mut Vec<u8>, want: Option<&str>) {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Some(w) = want {
+            if String::from_utf8_lossy(screen).contains(w) {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "TIMEOUT waiting for {want:?} on the terminal; so far: {:?}",
+            String::from_utf8_lossy(screen)
+        );
+        let mut pfd = libc::pollfd {
+            fd: f.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: polls one live pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, 200) } <= 0 {
+            continue;
+        }
+        let mut b = [0u8; 4096];
+        match f.read(&mut b) {
+            Ok(n) if n > 0 => screen.extend_from_slice(&b[..n]),
+            _ => {
+                assert!(
+                    want.is_none(),
+                    "the terminal closed before {want:?}: {:?}",
+                    String::from_utf8_lossy(screen)
+                );
+                return;
+            }
+        }
+    }
+}
+
+/// Sets the window size of the pty master `f` (as containerd's resize).
+fn resize(f: &std::fs::File, rows: u16, cols: u16) {
+    use std::os::fd::AsRawFd;
+    nix::ioctl_write_ptr_bad!(set_winsize, libc::TIOCSWINSZ, nix::pty::Winsize);
+    let ws = nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one winsize from the live local.
+    unsafe { set_winsize(f.as_raw_fd(), &ws) }.unwrap();
+}
+
+#[test]
+fn exec_with_a_terminal() {
+    use std::io::Write;
+    let dir = test_dir("exec-tty");
+    // The container has a terminal of its own: /dev/pts/0.
+    let b = bundle(&dir, &["sleep", "60"]);
+    let mut cfg = read_config(&b);
+    cfg["process"]["terminal"] = true.into();
+    write_config(&b, &cfg);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let sock0 = dir.join("console0.sock");
+    let _init_console = console_server(&sock0);
+    let run = spawn_to_files(
+        &dir,
+        "run",
+        &root,
+        &[
+            "run",
+            "--detach",
+            "--console-socket",
+            sock0.to_str().unwrap(),
+            "--bundle",
+            b.to_str().unwrap(),
+            "t1",
+        ],
+    );
+    assert_eq!(wait_child(run, "run -d"), 0, "{}", read(&dir, "run.err"));
+    wait_status(&root, "t1", "running");
+
+    // As containerd's shim does it: detached, --process with terminal and
+    // consoleSize, the master over the console socket, then resizes.
+    let pf = dir.join("process.json");
+    // (The trap ends the shell wherever the signal finds it.)
+    let script = "tty; stty size; read x; echo got=$x; \
+                  trap 'stty size; echo done; exit' WINCH; echo resize-me; sleep 30 & wait";
+    std::fs::write(
+        &pf,
+        serde_json::to_vec(&serde_json::json!({
+            "terminal": true,
+            "consoleSize": {"height": 24, "width": 80},
+            "args": ["sh", "-c", script],
+            "env": ["PATH=/bin", "TERM=xterm"], "cwd": "/", "user": {"uid": 0, "gid": 0}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let sock1 = dir.join("console1.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock1).unwrap();
+    let pid_file = dir.join("exec.pid");
+    let exec_d = spawn_to_files(
+        &dir,
+        "exec-d",
+        &root,
+        &[
+            "exec",
+            "--detach",
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "--console-socket",
+            sock1.to_str().unwrap(),
+            "--process",
+            pf.to_str().unwrap(),
+            "t1",
+        ],
+    );
+    assert_eq!(
+        wait_child(exec_d, "exec -d -t"),
+        0,
+        "{}",
+        read(&dir, "exec-d.err")
+    );
+    let proxy: i64 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let (name, mut m) = receive_master(&listener);
+    assert_eq!(name, "/dev/ptmx");
+    let mut screen = Vec::new();
+    read_screen(&mut m, &mut screen, Some("24 80\r\n"));
+    m.write_all(b"typed\r").unwrap();
+    read_screen(&mut m, &mut screen, Some("resize-me\r\n"));
+    resize(&m, 33, 101);
+    // Until the process is gone and the host pty released (EIO).
+    read_screen(&mut m, &mut screen, None);
+    assert_eq!(
+        String::from_utf8_lossy(&screen),
+        "/dev/pts/1\r\n24 80\r\ntyped\r\ngot=typed\r\nresize-me\r\n33 101\r\ndone\r\n"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pid_alive(proxy) {
+        assert!(Instant::now() < deadline, "the exec proxy did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // In the foreground with a console socket: ^C typed on the master
+    // interrupts the process; its status is the caller's.
+    let sock2 = dir.join("console2.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock2).unwrap();
+    let fg = spawn_to_files(
+        &dir,
+        "exec-fg",
+        &root,
+        &[
+            "exec",
+            "--tty",
+            "--console-socket",
+            sock2.to_str().unwrap(),
+            "t1",
+            "sh",
+            "-c",
+            "tty; echo interrupt-me; sleep 30; echo not-interrupted",
+        ],
+    );
+    let (_, mut m) = receive_master(&listener);
+    let mut screen = Vec::new();
+    read_screen(&mut m, &mut screen, Some("interrupt-me\r\n"));
+    m.write_all(b"\x03").unwrap();
+    read_screen(&mut m, &mut screen, None);
+    assert_eq!(
+        wait_child(fg, "exec -t (^C)"),
+        128 + 2,
+        "{}",
+        read(&dir, "exec-fg.err")
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&screen),
+        "/dev/pts/1\r\ninterrupt-me\r\n^C"
+    );
+
+    // If the proxy dies, the process is killed and the terminals (the
+    // sandbox's pair, the host pty) are released.
+    let sock3 = dir.join("console3.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock3).unwrap();
+    let pid_file3 = dir.join("exec3.pid");
+    let exec_d = spawn_to_files(
+        &dir,
+        "exec-d3",
+        &root,
+        &[
+            "exec",
+            "-d",
+            "-t",
+            "--pid-file",
+            pid_file3.to_str().unwrap(),
+            "--console-socket",
+            sock3.to_str().unwrap(),
+            "t1",
+            "sh",
+            "-c",
+            "echo up; sleep 100",
+        ],
+    );
+    assert_eq!(
+        wait_child(exec_d, "exec -d -t"),
+        0,
+        "{}",
+        read(&dir, "exec-d3.err")
+    );
+    let (_, mut m) = receive_master(&listener);
+    let mut screen = Vec::new();
+    read_screen(&mut m, &mut screen, Some("up\r\n"));
+    let proxy: i32 = std::fs::read_to_string(&pid_file3)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    rvisor_tests::sys::signal(proxy, libc::SIGKILL);
+    read_screen(&mut m, &mut screen, None);
+    let out = rvisor(&root, &["exec", "t1", "ps"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("sleep 100"),
+        "{}",
+        show("ps", &out)
+    );
+
+    // No console socket: the caller's stdio (here not a terminal) is the
+    // terminal's host side.
+    let out = rvisor(
+        &root,
+        &[
+            "exec",
+            "-t",
+            "t1",
+            "sh",
+            "-c",
+            "tty; test -t 0 && echo tty-in; exit 3",
+        ],
+    );
+    assert_eq!(shell_status(&out.status), 3, "{}", show("exec -t", &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "/dev/pts/1\r\ntty-in\r\n"
+    );
+
+    // Every exec'd terminal is gone again.
+    let out = rvisor(&root, &["exec", "t1", "ls", "/dev/pts"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "0\nptmx\n",
+        "{}",
+        show("ls", &out)
+    );
+
+    // What runc refuses too.
+    let out = rvisor(&root, &["exec", "-d", "-t", "t1", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("console-socket"),
+        "{}",
+        show("exec -d -t", &out)
+    );
+    let out = rvisor(
+        &root,
+        &[
+            "exec",
+            "--console-socket",
+            sock2.to_str().unwrap(),
+            "t1",
+            "true",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no terminal"),
+        "{}",
+        show("exec --console-socket", &out)
+    );
+    let out = rvisor(&root, &["kill", "t1", "KILL"]);
+    assert!(out.status.success(), "{}", show("kill", &out));
+    wait_status(&root, "t1", "stopped");
+    let out = rvisor(&root, &["delete", "t1"]);
+    assert!(out.status.success(), "{}", show("delete", &out));
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The OCI commands, as containerd's go-runc and dockerd call runc.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{IoSlice, Read};
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::io::{IoSlice, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -1020,7 +1020,7 @@ fn parse_user(u: &str) -> Result<(u32, Option<u32>)> {
 
 /// The process `exec` starts: `--process FILE`, or the command line with
 /// the container's process as defaults.
-fn exec_process(a: &ExecArgs, st: &State) -> Result<(ExecProcess, bool)> {
+fn exec_process(a: &ExecArgs, st: &State) -> Result<ExecProcess> {
     let base = specs::load_process(&st.bundle)?;
     let p = match &a.process {
         Some(f) => {
@@ -1071,17 +1071,25 @@ fn exec_process(a: &ExecArgs, st: &State) -> Result<(ExecProcess, bool)> {
         bail!("exec: cwd {cwd:?} must be an absolute path");
     }
     let user = p.user();
-    Ok((
-        ExecProcess {
-            args,
-            env: p.env().clone().unwrap_or_default(),
-            cwd,
-            uid: user.uid(),
-            gid: user.gid(),
-            groups: user.additional_gids().clone().unwrap_or_default(),
-        },
-        p.terminal().unwrap_or(false),
-    ))
+    let terminal = p.terminal().unwrap_or(false);
+    Ok(ExecProcess {
+        args,
+        env: p.env().clone().unwrap_or_default(),
+        cwd,
+        uid: user.uid(),
+        gid: user.gid(),
+        groups: user.additional_gids().clone().unwrap_or_default(),
+        terminal,
+        console_size: p
+            .console_size()
+            .as_ref()
+            .filter(|_| terminal)
+            .map(|b| (clamp_u16(b.height()), clamp_u16(b.width()))),
+    })
+}
+
+fn clamp_u16(v: u64) -> u16 {
+    u16::try_from(v).unwrap_or(u16::MAX)
 }
 
 /// `exec`.
@@ -1101,16 +1109,48 @@ pub fn exec(g: &Globals, a: &ExecArgs) -> Result<i32> {
         Status::Running => {}
         s => bail!("cannot exec in a {} container", s.as_str()),
     }
-    let (p, terminal) = exec_process(a, &st)?;
-    if terminal || a.console_socket.is_some() {
-        bail!("exec with a terminal is not supported yet");
+    let p = exec_process(a, &st)?;
+    if a.console_socket.is_some() && !p.terminal {
+        bail!("--console-socket was given but the process has no terminal (--tty or process.terminal)");
+    }
+    if p.terminal && a.detach && a.console_socket.is_none() {
+        bail!("a detached exec with a terminal needs --console-socket to send the terminal to");
     }
     let nfds = 3 + a.preserve_fds as i32;
-    // SAFETY: descriptors 0..nfds are our own (stdio and the preserved
-    // ones the caller passed us) and stay open while these borrows live.
-    let fds: Vec<BorrowedFd<'_>> = (0..nfds)
-        .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) })
-        .collect();
+    // With a console socket: a host pty whose master goes to the socket
+    // (runc's protocol); its slave is the host side of the process's
+    // terminal and the proxy's controlling terminal.
+    let host_slave = match (&a.console_socket, p.terminal) {
+        (Some(sock), true) => {
+            let (m, slave) = host_pty(p.console_size)?;
+            send_console(sock, &m)?;
+            Some(slave)
+        }
+        _ => None,
+    };
+    let mut fds: Vec<BorrowedFd<'_>> = Vec::new();
+    for fd in 0..nfds {
+        fds.push(match &host_slave {
+            Some(s) if fd < 3 => s.as_fd(),
+            // SAFETY: descriptors 0..nfds are our own (stdio and the
+            // preserved ones the caller passed us) and stay open while
+            // these borrows live.
+            _ => unsafe { BorrowedFd::borrow_raw(fd) },
+        });
+    }
+    if let Some(slave) = &host_slave {
+        return exec_console_proxy(a, &d.dir, &p, &fds, slave);
+    }
+    // Without a console socket a terminal's host side is our stdio: a
+    // terminal there is put in raw mode while the process runs.
+    let raw = if p.terminal {
+        RawTerminal::enter(0)?
+    } else {
+        None
+    };
+    let tty = p.terminal.then(|| exec_client::HostTerminal {
+        winsize: raw.as_ref().and_then(|r| r.fd.try_clone().ok()),
+    });
     if !a.detach {
         if let Some(pf) = &a.pid_file {
             states::write_atomic(
@@ -1119,18 +1159,95 @@ pub fn exec(g: &Globals, a: &ExecArgs) -> Result<i32> {
                 0o644,
             )?;
         }
-        return exec_client::run(&d.dir, &p, &fds, None);
+        let code = exec_client::run(&d.dir, &p, &fds, None, tty);
+        drop(raw);
+        return code;
     }
     // Detached: a child process stands for the exec'd process (its pid goes
     // to --pid-file); we return once it has started.
+    let child = fork_proxy(|w| exec_client::run(&d.dir, &p, &fds, Some(w), None))?;
+    if let Some(pf) = &a.pid_file {
+        states::write_atomic(&absolute(pf)?, child.to_string().as_bytes(), 0o644)?;
+    }
+    Ok(0)
+}
+
+/// `exec` with a console socket: the proxy is a child process leading its
+/// own session with the host pty's `slave` as its controlling terminal, so
+/// that the console-socket holder's resizes reach it as SIGWINCH. Detached,
+/// we return once the process has started; otherwise we wait for the
+/// proxy (forwarding signals to it) and exit with its status.
+fn exec_console_proxy(
+    a: &ExecArgs,
+    dir: &Path,
+    p: &ExecProcess,
+    fds: &[BorrowedFd<'_>],
+    slave: &OwnedFd,
+) -> Result<i32> {
+    let mut set = SigSet::empty();
+    if !a.detach {
+        for s in exec_client::FORWARDED {
+            set.add(s);
+        }
+        set.thread_block().context("blocking signals")?;
+        if let Some(pf) = &a.pid_file {
+            states::write_atomic(
+                &absolute(pf)?,
+                std::process::id().to_string().as_bytes(),
+                0o644,
+            )?;
+        }
+    }
+    let child = fork_proxy(|w| {
+        // SAFETY: setsid and TIOCSCTTY on a descriptor we own; we are a
+        // fresh child, not a process group leader.
+        let ok = unsafe {
+            libc::setsid() >= 0 && libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) == 0
+        };
+        if !ok {
+            let e = std::io::Error::last_os_error();
+            let mut w = w;
+            let _ = writeln!(w, "error: making the terminal the exec process's own: {e}");
+            return Ok(255);
+        }
+        let tty = exec_client::HostTerminal {
+            winsize: Some(slave.try_clone().context("duplicating the terminal")?),
+        };
+        exec_client::run(dir, p, fds, Some(w), Some(tty))
+    })?;
+    if a.detach {
+        if let Some(pf) = &a.pid_file {
+            states::write_atomic(&absolute(pf)?, child.to_string().as_bytes(), 0o644)?;
+        }
+        return Ok(0);
+    }
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || loop {
+            let Ok(sig) = set.wait() else { return };
+            let _ = nix::sys::signal::kill(child, sig);
+        })
+        .context("signal thread")?;
+    let st = nix::sys::wait::waitpid(child, None).context("waiting for the exec process")?;
+    Ok(match st {
+        nix::sys::wait::WaitStatus::Exited(_, c) => c,
+        nix::sys::wait::WaitStatus::Signaled(_, s, _) => 128 + s as i32,
+        _ => 255,
+    })
+}
+
+/// Forks the process that stands for an exec'd process: the child runs
+/// `proxy` (which tells the pipe it gets `ok` or `error: …` once the
+/// process started) and exits with its result; we wait for that word.
+/// Returns the child's pid.
+fn fork_proxy(proxy: impl FnOnce(std::fs::File) -> Result<i32>) -> Result<nix::unistd::Pid> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
     // SAFETY: the command line is single-threaded here, so the child may
     // run arbitrary code after fork.
     match unsafe { nix::unistd::fork() }.context("fork")? {
         nix::unistd::ForkResult::Child => {
             drop(r);
-            let code =
-                exec_client::run(&d.dir, &p, &fds, Some(std::fs::File::from(w))).unwrap_or(255);
+            let code = proxy(std::fs::File::from(w)).unwrap_or(255);
             std::process::exit(code);
         }
         nix::unistd::ForkResult::Parent { child } => {
@@ -1145,11 +1262,41 @@ pub fn exec(g: &Globals, a: &ExecArgs) -> Result<i32> {
                 let _ = nix::sys::wait::waitpid(child, None);
                 bail!("the exec process ended before the process started");
             }
-            if let Some(pf) = &a.pid_file {
-                states::write_atomic(&absolute(pf)?, child.to_string().as_bytes(), 0o644)?;
-            }
-            Ok(0)
+            Ok(child)
         }
+    }
+}
+
+/// The caller's terminal put in raw mode for the time a process with a
+/// terminal runs (the sandbox's line discipline does the terminal work);
+/// the settings come back when this is dropped.
+struct RawTerminal {
+    /// A copy of the terminal's descriptor (our stdio is replaced).
+    fd: OwnedFd,
+    saved: nix::sys::termios::Termios,
+}
+
+impl RawTerminal {
+    /// Raw mode for `fd` if it is a terminal.
+    fn enter(fd: i32) -> Result<Option<RawTerminal>> {
+        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+        // SAFETY: borrowing our own open descriptor for the calls below.
+        let b = unsafe { BorrowedFd::borrow_raw(fd) };
+        let Ok(saved) = tcgetattr(b) else {
+            return Ok(None);
+        };
+        let fd = b.try_clone_to_owned().context("duplicating the terminal")?;
+        let mut raw = saved.clone();
+        cfmakeraw(&mut raw);
+        tcsetattr(&fd, SetArg::TCSANOW, &raw).context("raw mode for the terminal")?;
+        Ok(Some(RawTerminal { fd, saved }))
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        let _ =
+            nix::sys::termios::tcsetattr(&self.fd, nix::sys::termios::SetArg::TCSANOW, &self.saved);
     }
 }
 

@@ -2,7 +2,9 @@
 //! request line per connection (with descriptors attached by SCM_RIGHTS for
 //! `exec`), one JSON reply line. An `exec` connection stays open: the boot
 //! process writes the process's [`ExitReport`] line when it ends, and kills
-//! the process if the caller goes away first.
+//! the process if the caller goes away first; the caller may send
+//! [`ExecUpdate`] lines on it meanwhile (window-size changes of the
+//! process's terminal).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Write};
@@ -63,6 +65,30 @@ pub struct ExecProcess {
     pub gid: u32,
     /// Supplementary groups.
     pub groups: Vec<u32>,
+    /// The process gets a new terminal of the sandbox (a devpts pair) as
+    /// its stdio and controlling terminal; the first two attached
+    /// descriptors are then the host side's input and output (the third
+    /// is ignored), the rest become descriptors 3, 4, ….
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub terminal: bool,
+    /// The terminal's initial window size (rows, columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_size: Option<(u16, u16)>,
+}
+
+/// What the caller of an `exec` sends on its open connection after the
+/// reply, one JSON line each.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum ExecUpdate {
+    /// The host terminal changed its window size: the process's terminal
+    /// follows (its foreground group gets SIGWINCH).
+    Resize {
+        /// Rows.
+        rows: u16,
+        /// Columns.
+        cols: u16,
+    },
 }
 
 /// How an exec'd process ended, written on its connection.
@@ -256,5 +282,11 @@ mod tests {
         assert_eq!(back, r);
         let s: Request = serde_json::from_str(r#"{"op":"start"}"#).expect("decode");
         assert_eq!(s, Request::Start);
+        let u = ExecUpdate::Resize {
+            rows: 40,
+            cols: 100,
+        };
+        let s = serde_json::to_string(&u).expect("encode");
+        assert_eq!(s, r#"{"op":"resize","rows":40,"cols":100}"#);
     }
 }

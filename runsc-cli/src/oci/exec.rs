@@ -1,20 +1,102 @@
 //! The sandbox side of `exec`: starting a process that the boot process's
 //! control socket asked for, and reporting its end on the same connection.
+//!
+//! With a terminal (`process.terminal`), the process gets a new pair of
+//! the sandbox's devpts: the slave is its stdio and the controlling
+//! terminal of its new session, the master is bridged
+//! ([`rvisor_sentry::tty::bridge`]) to the host descriptors the caller
+//! attached (the slave of a host pty whose master went to the console
+//! socket, or the caller's own terminal). The caller reports the host
+//! terminal's resizes on the connection ([`ExecUpdate::Resize`]). When the
+//! process ends, the bridge delivers what it wrote, lets the host
+//! descriptors go and closes the master (hanging up anything of the
+//! session still holding the terminal) before the exit report is written.
 
-use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crossbeam::channel::bounded;
-use rvisor_sentry::boot::stdio_table;
+use rvisor_sentry::boot::{stdio_table, terminal_table};
+use rvisor_sentry::fs::devpts::{MasterFile, TTY_GID};
 use rvisor_sentry::fs::vfs::Location;
+use rvisor_sentry::fs::{FdTable, FileOps};
 use rvisor_sentry::kernel::signal::send_to_group;
 use rvisor_sentry::kernel::spawner::SpawnRequest;
 use rvisor_sentry::kernel::{Creds, ExitStatus, FsContext, Kernel};
+use rvisor_sentry::tty::bridge::{Bridge, Console};
+use rvisor_sentry::tty::Winsize;
 use rvisor_syscalls::abi::{Siginfo, SI_KERNEL};
 
-use super::control::{self, ExecProcess, ExitReport};
+use super::control::{self, ExecProcess, ExecUpdate, ExitReport};
+
+/// How long the end of a process waits for its terminal output to reach
+/// a host side that does not read.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// An exec'd process's terminal: the bridge and the master it serves.
+struct ExecConsole {
+    bridge: Bridge,
+    master: Arc<MasterFile>,
+}
+
+/// The terminal of one exec'd process, closed once (at its exit, or when
+/// it could not be started).
+type ConsoleSlot = Arc<Mutex<Option<ExecConsole>>>;
+
+fn close_console(slot: &ConsoleSlot) {
+    let c = slot.lock().ok().and_then(|mut g| g.take());
+    if let Some(c) = c {
+        c.bridge.finish(DRAIN);
+        c.master.release();
+    }
+}
+
+/// A new terminal for `p`: its descriptor table (the slave as 0-2, the
+/// attached descriptors after the first three as 3, …) and its console,
+/// bridged to the first two attached descriptors (input, output).
+fn open_terminal(
+    kernel: &Kernel,
+    p: &ExecProcess,
+    fds: Vec<OwnedFd>,
+) -> Result<(Arc<FdTable>, ExecConsole), String> {
+    let mut fds = fds.into_iter();
+    let (Some(input), Some(output)) = (fds.next(), fds.next()) else {
+        return Err("exec: a terminal needs the host side's input and output".into());
+    };
+    let _unused = fds.next();
+    let pts = kernel.devpts().ok_or("exec: the sandbox has no /dev/pts")?;
+    let (master, slave) = pts
+        .open_pair(p.uid, TTY_GID)
+        .map_err(|e| format!("exec: opening a terminal: {e}"))?;
+    let files = terminal_table(&slave, fds.collect());
+    drop(slave);
+    // SAFETY: isatty only inspects the descriptor.
+    let tty = unsafe { libc::isatty(input.as_raw_fd()) } == 1;
+    let winsize = if tty { input.try_clone().ok() } else { None };
+    let console = Console {
+        input,
+        output,
+        size: p.console_size.map(|(row, col)| Winsize {
+            row,
+            col,
+            xpixel: 0,
+            ypixel: 0,
+        }),
+        winsize,
+        signals: None,
+        on_signal: None,
+    };
+    match Bridge::start(console, master.clone()) {
+        Ok(bridge) => Ok((files, ExecConsole { bridge, master })),
+        Err(e) => {
+            master.release();
+            Err(format!("exec: connecting the terminal: {e}"))
+        }
+    }
+}
 
 /// Default PATH for the lookup of a bare program name, as runc uses.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -50,13 +132,29 @@ pub fn start(kernel: &Arc<Kernel>, s: UnixStream, p: ExecProcess, fds: Vec<Owned
             return;
         }
     };
-    let (Ok(report_to), Ok(mut watch)) = (s.try_clone(), s.try_clone()) else {
+    let (Ok(report_to), Ok(watch)) = (s.try_clone(), s.try_clone()) else {
         control::reply_pid(&s, Err("exec: cloning the connection failed".into()));
         return;
     };
+    let (files, console) = if p.terminal {
+        match open_terminal(kernel, &p, fds) {
+            Ok((f, c)) => (f, Some(c)),
+            Err(e) => {
+                control::reply_pid(&s, Err(e));
+                return;
+            }
+        }
+    } else {
+        (stdio_table(fds), None)
+    };
+    let term = console.as_ref().map(|c| c.master.terminal().clone());
+    let console: ConsoleSlot = Arc::new(Mutex::new(console));
+    let exit_console = console.clone();
     // The exit report must follow the reply even if the process ends at once.
     let (replied_tx, replied_rx) = bounded::<()>(1);
     let on_exit = Box::new(move |st: ExitStatus| {
+        // Its terminal output reaches the host before its status does.
+        close_console(&exit_console);
         let _ = replied_rx.recv();
         let report = match st {
             ExitStatus::Exited(c) => ExitReport {
@@ -80,12 +178,13 @@ pub fn start(kernel: &Arc<Kernel>, s: UnixStream, p: ExecProcess, fds: Vec<Owned
             cwd,
             umask: 0o022,
         },
-        files: stdio_table(fds),
+        files,
         creds: Creds::new(p.uid, p.gid, p.groups.clone()),
         path: path.clone(),
         argv: p.args.iter().map(|a| a.as_bytes().to_vec()).collect(),
         envp: p.env.iter().map(|e| e.as_bytes().to_vec()).collect(),
         on_exit,
+        ctty: term.clone(),
     };
     match kernel.spawn_process(req) {
         Ok(pid) => {
@@ -95,11 +194,31 @@ pub fn start(kernel: &Arc<Kernel>, s: UnixStream, p: ExecProcess, fds: Vec<Owned
             let _ = std::thread::Builder::new()
                 .name(format!("exec-{pid}"))
                 .spawn(move || {
-                    // Nothing more is sent on the connection: EOF means the
-                    // caller is gone.
+                    // Until EOF (the caller is gone): window-size changes.
                     let _ = watch.set_read_timeout(None);
-                    let mut b = [0u8; 64];
-                    while matches!(watch.read(&mut b), Ok(n) if n > 0) {}
+                    let mut r = BufReader::new(watch);
+                    let mut line = Vec::new();
+                    loop {
+                        line.clear();
+                        // Bounded: a line longer than any update ends it.
+                        match (&mut r).take(4096).read_until(b'\n', &mut line) {
+                            Ok(n) if n > 0 && line.ends_with(b"\n") => {}
+                            _ => break,
+                        }
+                        match serde_json::from_slice::<ExecUpdate>(&line) {
+                            Ok(ExecUpdate::Resize { rows, cols }) => {
+                                if let Some(t) = &term {
+                                    let _ = t.set_winsize(Winsize {
+                                        row: rows,
+                                        col: cols,
+                                        xpixel: 0,
+                                        ypixel: 0,
+                                    });
+                                }
+                            }
+                            Err(e) => tracing::debug!("exec {pid}: bad update: {e}"),
+                        }
+                    }
                     // Still the process we started (its exit hook not yet
                     // run), not a later one with a reused pid.
                     if let Some(g) = k.group(pid) {
@@ -112,6 +231,7 @@ pub fn start(kernel: &Arc<Kernel>, s: UnixStream, p: ExecProcess, fds: Vec<Owned
         }
         Err(e) => {
             drop(replied_tx);
+            close_console(&console);
             control::reply_pid(
                 &s,
                 Err(format!(

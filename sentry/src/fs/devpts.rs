@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::vfs::{Dentry, DirFile, Location};
-use super::{Attr, DirEntry, FileOps, Inode, SetAttr, S_IFCHR, S_IFDIR, S_IFMT};
+use super::{Attr, DirEntry, FileOps, Inode, OpenFile, SetAttr, S_IFCHR, S_IFDIR, S_IFMT};
 use crate::kernel::wait::WaitQueue;
 use crate::kernel::Kernel;
 use crate::tty::{jobctl, Terminal};
@@ -171,6 +171,32 @@ impl Devpts {
             pts: self.clone(),
             node: self.ptmx()?,
         }))
+    }
+
+    /// Creates a new pair owned by `uid`/`gid`, unlocked, with its slave
+    /// opened read-write without becoming anyone's controlling terminal
+    /// (for a terminal the sentry hands to a process it starts: the
+    /// console, an exec'd process's terminal). Returns (master, slave).
+    pub fn open_pair(
+        self: &Arc<Self>,
+        uid: u32,
+        gid: u32,
+    ) -> SysResult<(Arc<MasterFile>, Arc<OpenFile>)> {
+        let master = self.open_master(uid, gid)?;
+        let term = master.terminal().clone();
+        let slave = (|| {
+            term.set_locked(false)?;
+            let loc = self.slave_location(term.index)?;
+            let slave = open_slave(&term, loc.dentry.inode.clone(), true)?;
+            Ok(OpenFile::new(slave, libc::O_RDWR as u32, Some(loc)))
+        })();
+        match slave {
+            Ok(s) => Ok((master, s)),
+            Err(e) => {
+                master.release();
+                Err(e)
+            }
+        }
     }
 
     /// The slave node of pair `index`.

@@ -7,7 +7,8 @@
 //! exec requests starts a [`Spawner`] first: a sentry thread that owns an
 //! idle *template* stub. For each request it creates the new process's task
 //! (a process of its own, no parent inside the sandbox, its own session, like
-//! a process entering a pid namespace from outside), forks the template stub
+//! a process entering a pid namespace from outside; optionally with a
+//! terminal as its controlling terminal), forks the template stub
 //! for its host side, and hands the child to a new task thread, which
 //! execve's the requested program into it and runs it.
 
@@ -20,6 +21,7 @@ use super::task::{new_group_inner, ExitKind, TaskCtx};
 use super::{Creds, ExitStatus, FsContext, Kernel, Task, TaskInner};
 use crate::fs::FdTable;
 use crate::platform::ptrace::{SpecialMappings, StubThread};
+use crate::tty::Terminal;
 use crate::Errno;
 
 /// Called once with the exit status of a spawned process.
@@ -41,6 +43,10 @@ pub struct SpawnRequest {
     pub envp: Vec<Vec<u8>>,
     /// Told the exit status once the process has exited.
     pub on_exit: ExitHook,
+    /// A terminal that becomes the controlling terminal of the process's
+    /// new session, with the process's group in the foreground (as after
+    /// `setsid` and `TIOCSCTTY`). It must belong to no session.
+    pub ctty: Option<Arc<Terminal>>,
 }
 
 struct Job {
@@ -113,6 +119,7 @@ fn spawn_one(kernel: &Arc<Kernel>, template: &StubThread, job: Job) {
         argv,
         envp,
         on_exit,
+        ctty,
     } = req;
     let inner = TaskInner::fresh(files, fs, &path);
     if kernel.at_task_limit() {
@@ -124,6 +131,13 @@ fn spawn_one(kernel: &Arc<Kernel>, template: &StubThread, job: Job) {
         |pid| {
             let mut g = new_group_inner(None, pid, pid, creds);
             g.on_exit = Some(on_exit);
+            if let Some(t) = &ctty {
+                let _ = t.with_control(|c| {
+                    c.session = Some(pid);
+                    c.pgrp = Some(pid);
+                });
+                g.ctty = Some(t.clone());
+            }
             g
         },
         inner,

@@ -23,6 +23,14 @@ pub enum WaitResult {
     TimedOut,
 }
 
+impl AsRawFd for Waker {
+    /// The eventfd: readable while a wake-up is pending, for a `poll` that
+    /// also waits for other host descriptors.
+    fn as_raw_fd(&self) -> RawFd {
+        self.efd.as_raw_fd()
+    }
+}
+
 impl Waker {
     /// Creates a waker. Fails only if the host is out of file descriptors.
     pub fn new() -> std::io::Result<Self> {

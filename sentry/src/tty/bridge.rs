@@ -53,6 +53,7 @@ pub struct Console {
 pub struct Bridge {
     stop: Arc<AtomicBool>,
     out_waker: Arc<Waker>,
+    in_waker: Arc<Waker>,
     out_done: mpsc::Receiver<()>,
 }
 
@@ -130,6 +131,7 @@ impl Bridge {
         }
         {
             let stop = stop.clone();
+            let in_waker = in_waker.clone();
             std::thread::Builder::new()
                 .name("console-in".into())
                 .spawn(move || {
@@ -148,14 +150,18 @@ impl Bridge {
         Ok(Bridge {
             stop,
             out_waker,
+            in_waker,
             out_done,
         })
     }
 
     /// Stops the bridge once what the workload wrote has reached the
-    /// host (waiting at most `max` for a host that does not read).
+    /// host (waiting at most `max` for a host that does not read). The
+    /// input side stops reading the host at once and lets its
+    /// descriptors go.
     pub fn finish(self, max: Duration) {
         self.stop.store(true, Ordering::SeqCst);
+        self.in_waker.wake();
         self.out_waker.wake();
         let _ = self.out_done.recv_timeout(max);
     }
@@ -187,7 +193,8 @@ fn output_loop(term: &Terminal, out: RawFd, stop: &AtomicBool, waker: &Arc<Waker
     }
 }
 
-/// Feeds host input (and handles host signals) until the host input ends.
+/// Feeds host input (and handles host signals) until the host input ends
+/// or the bridge is stopped (`waker` woken with `stop` set).
 fn input_loop(
     master: &Arc<MasterFile>,
     input: RawFd,
@@ -203,7 +210,15 @@ fn input_loop(
     // SAFETY: isatty only inspects the descriptor.
     let input_is_tty = unsafe { libc::isatty(input) } == 1;
     loop {
-        let mut fds = Vec::with_capacity(2);
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut fds = Vec::with_capacity(3);
+        fds.push(libc::pollfd {
+            fd: waker.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
         if input_open {
             fds.push(libc::pollfd {
                 fd: input,
@@ -218,7 +233,7 @@ fn input_loop(
                 revents: 0,
             });
         }
-        if fds.is_empty() {
+        if fds.len() == 1 {
             return;
         }
         // SAFETY: `fds` is a live array of pollfds; no timeout.
@@ -231,6 +246,12 @@ fn input_loop(
         }
         for p in &fds {
             if p.revents == 0 {
+                continue;
+            }
+            if p.fd == waker.as_raw_fd() {
+                // Woken: `stop` is checked at the top of the loop (the
+                // feeding below also uses the waker, so drain it here).
+                waker.wait(&[], Some(std::time::Instant::now()));
                 continue;
             }
             if Some(p.fd) == signals {
