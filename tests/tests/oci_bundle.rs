@@ -453,6 +453,25 @@ fn create_refuses_unsupported_settings() {
             "/nonexistent",
             Box::new(|c| c["process"]["cwd"] = "/nonexistent".into()),
         ),
+        (
+            // IPC limits are kernel state the sandbox does not emulate.
+            "kernel.shmmax: not supported",
+            Box::new(|c| c["linux"]["sysctl"] = serde_json::json!({"kernel.shmmax": "1024"})),
+        ),
+        (
+            // net.* needs a network namespace of the container's own.
+            "need the container's own network namespace",
+            Box::new(|c| {
+                c["linux"]["namespaces"] = serde_json::json!([{"type": "pid"}, {"type": "mount"}]);
+                c["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward": "1"});
+            }),
+        ),
+        (
+            "no_such_knob",
+            Box::new(|c| {
+                c["linux"]["sysctl"] = serde_json::json!({"net.ipv4.no_such_knob": "1"});
+            }),
+        ),
     ];
     for (i, (needle, edit)) in cases.iter().enumerate() {
         let mut c = base.clone();
@@ -1734,4 +1753,102 @@ fn overlay_root_keeps_the_bundle_unchanged() {
         std::fs::symlink_metadata(rootfs.join("bin/cat")).is_ok(),
         "an overlay removal reached the bundle"
     );
+}
+
+/// `rvisor wait` blocks until the container stops and prints its exit
+/// code; a container ended by a signal reports 128+N; waiting on a stopped
+/// container answers at once.
+#[test]
+fn wait_reports_the_exit_status() {
+    let dir = test_dir("wait");
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let b = bundle(&dir, &["sh", "-c", "read line; exit 5"]);
+    let create = spawn_to_files(
+        &dir,
+        "create",
+        &root,
+        &["create", "--bundle", b.to_str().unwrap(), "w1"],
+    );
+    assert_eq!(
+        wait_child(create, "create"),
+        0,
+        "{}",
+        read(&dir, "create.err")
+    );
+    // The waiter starts before the container does and outlives `start`.
+    let waiter = spawn_to_files(&dir, "wait", &root, &["wait", "w1"]);
+    let out = rvisor(&root, &["start", "w1"]);
+    assert!(out.status.success(), "{}", show("start", &out));
+    // stdin is /dev/null: `read` sees end of file and the shell exits 5.
+    assert_eq!(wait_child(waiter, "wait"), 0, "{}", read(&dir, "wait.err"));
+    let v: serde_json::Value = serde_json::from_str(read(&dir, "wait.out").trim()).unwrap();
+    assert_eq!(v, serde_json::json!({"id": "w1", "exitStatus": 5}));
+    // Already stopped: the same answer at once.
+    let out = rvisor(&root, &["wait", "w1"]);
+    assert!(out.status.success(), "{}", show("wait again", &out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exitStatus"], 5);
+
+    let dir2 = test_dir("wait-killed");
+    let b = bundle(&dir2, &["sleep", "100"]);
+    let run = spawn_to_files(
+        &dir,
+        "run",
+        &root,
+        &["run", "--bundle", b.to_str().unwrap(), "w2"],
+    );
+    wait_status(&root, "w2", "running");
+    let waiter = spawn_to_files(&dir, "wait2", &root, &["wait", "w2"]);
+    let out = rvisor(&root, &["kill", "w2", "KILL"]);
+    assert!(out.status.success(), "{}", show("kill", &out));
+    assert_eq!(
+        wait_child(waiter, "wait2"),
+        0,
+        "{}",
+        read(&dir, "wait2.err")
+    );
+    let v: serde_json::Value = serde_json::from_str(read(&dir, "wait2.out").trim()).unwrap();
+    assert_eq!(v["exitStatus"], 137, "{v}");
+    assert_eq!(wait_child(run, "run"), 137);
+
+    let out = rvisor(&root, &["wait", "nosuch"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show("wait nosuch", &out));
+}
+
+/// net.* sysctls are written in the container's own network namespace
+/// (where the sentry's sockets live), not the host's.
+#[test]
+fn net_sysctls_apply_to_the_container_network_namespace() {
+    let dir = test_dir("sysctl");
+    let b = bundle(&dir, &["sleep", "100"]);
+    let root = dir.join("state");
+    let _cleanup = Cleanup(root.clone());
+    let mut c = read_config(&b);
+    c["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_default_ttl": "33"});
+    write_config(&b, &c);
+    let run = spawn_to_files(
+        &dir,
+        "run",
+        &root,
+        &["run", "--bundle", b.to_str().unwrap(), "s1"],
+    );
+    let st = wait_status(&root, "s1", "running");
+    let pid = st["pid"].as_i64().unwrap();
+    let ns = format!("/proc/{pid}/ns/net");
+    let inside = Command::new("nsenter")
+        .args([
+            "--net=".to_string() + &ns,
+            "cat".into(),
+            "/proc/sys/net/ipv4/ip_default_ttl".into(),
+        ])
+        .output()
+        .unwrap();
+    assert!(inside.status.success(), "{}", show("nsenter", &inside));
+    assert_eq!(String::from_utf8_lossy(&inside.stdout).trim(), "33");
+    let host = std::fs::read_to_string("/proc/sys/net/ipv4/ip_default_ttl").unwrap();
+    assert_ne!(host.trim(), "33", "the host's namespace was changed");
+    let out = rvisor(&root, &["kill", "s1", "KILL"]);
+    assert!(out.status.success(), "{}", show("kill", &out));
+    assert_eq!(wait_child(run, "run"), 137);
 }

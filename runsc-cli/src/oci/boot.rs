@@ -24,7 +24,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -76,6 +76,29 @@ const DEV_MASK: u64 = 0x180;
 
 type Sync = Arc<Mutex<Option<File>>>;
 
+/// The name of the file in the state directory where the boot process
+/// records the container's exit code (read by `rvisor wait`).
+pub const EXIT_FILE: &str = "exit_status";
+
+/// `<state dir>/exit_status`, opened before the sandbox starts: the
+/// sentry's seccomp filter allows writing to an open file but not opening
+/// one, so the exit paths only `pwrite` to it.
+static EXIT_RECORD: OnceLock<File> = OnceLock::new();
+
+/// Records `code` as the container's exit code (for `rvisor wait`).
+fn record_exit(code: i32) {
+    use std::os::unix::fs::FileExt;
+    if let Some(f) = EXIT_RECORD.get() {
+        let _ = f.write_all_at(format!("{code}\n").as_bytes(), 0);
+    }
+}
+
+/// Ends the boot process with `code`, recording it first.
+fn exit_container(code: i32) -> ! {
+    record_exit(code);
+    std::process::exit(code)
+}
+
 fn report(sync: &Sync, msg: &str) {
     if let Ok(mut g) = sync.lock() {
         if let Some(mut f) = g.take() {
@@ -96,6 +119,17 @@ pub fn run(g: &Globals, a: &BootArgs) -> i32 {
     // SAFETY: F_SETFD on a descriptor we own.
     unsafe { libc::fcntl(sync.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
     let sync: Sync = Arc::new(Mutex::new(Some(File::from(sync))));
+    match File::options()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(a.state_dir.join(EXIT_FILE))
+    {
+        Ok(f) => {
+            let _ = EXIT_RECORD.set(f);
+        }
+        Err(e) => tracing::warn!("cannot record the exit status: {e}"),
+    }
     let mut gofers = Vec::new();
     let res = boot(g, a, &sync, &mut gofers);
     for mut c in gofers {
@@ -103,7 +137,10 @@ pub fn run(g: &Globals, a: &BootArgs) -> i32 {
         let _ = c.wait();
     }
     match res {
-        Ok(code) => code,
+        Ok(code) => {
+            record_exit(code);
+            code
+        }
         Err(e) => {
             if g.log.is_some() || g.debug_log.is_some() {
                 tracing::error!("boot of container {}: {e:#}", a.id);
@@ -114,6 +151,7 @@ pub fn run(g: &Globals, a: &BootArgs) -> i32 {
             } else {
                 report(&sync, &format!("error: {e:#}\n"));
             }
+            record_exit(1);
             1
         }
     }
@@ -136,6 +174,7 @@ fn spawn_gofer(root: &Path, readonly: bool, gofers: &mut Vec<Child>) -> Result<O
 
 fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Result<i32> {
     let plan = spec::load(&a.bundle)?;
+    spec::apply_sysctls(&plan.sysctls)?;
     for w in &plan.ignored {
         tracing::warn!("container {}: not applied: {w}", a.id);
     }
@@ -347,7 +386,7 @@ fn gate(
                         ))
                 {
                     tracing::info!("signal {sig} before start: the container ends");
-                    std::process::exit(128 + sig);
+                    exit_container(128 + sig);
                 }
             }
             Ok(Request::Exec(_)) | Ok(Request::Limits { .. }) => {
@@ -456,7 +495,7 @@ fn deliver(kernel: &Arc<Kernel>, sig: i32, all: bool) -> Result<(), String> {
     if !targets.iter().any(|g| g.tgid == 1) {
         if sig == libc::SIGKILL {
             // init is not there yet (or any more): end the sandbox.
-            std::process::exit(128 + sig);
+            exit_container(128 + sig);
         }
         if !all {
             return Err("the container's init process is not running".into());

@@ -680,6 +680,25 @@ pub fn state(g: &Globals, a: &IdArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// `wait`: blocks until the container has stopped and prints its exit
+/// code as `{"id": ID, "exitStatus": N}` (N is 128+S after signal S).
+pub fn wait(g: &Globals, a: &IdArgs) -> Result<i32> {
+    // Not holding the lock while waiting: other commands go on meanwhile.
+    let (d, st) = ContainerDir::open_existing(&g.root, &a.id)?;
+    let dir = d.dir.clone();
+    drop(d);
+    super::state::wait_for_exit(st.pid, st.pid_start)?;
+    let text = std::fs::read_to_string(dir.join(super::boot::EXIT_FILE)).unwrap_or_default();
+    let code: i32 = text.trim().parse().map_err(|_| {
+        anyhow::anyhow!(
+            "container {}: the sandbox ended without recording an exit status (it was killed)",
+            a.id
+        )
+    })?;
+    println!("{}", serde_json::json!({"id": a.id, "exitStatus": code}));
+    Ok(0)
+}
+
 /// Parses a signal: a name with or without SIG (any case) or a number.
 pub fn parse_signal(s: &str) -> Result<i32> {
     if let Ok(n) = s.parse::<i32>() {

@@ -105,6 +105,8 @@ pub enum OciCommand {
     Update(Box<UpdateArgs>),
     /// Run a new process in a running container.
     Exec(Box<ExecArgs>),
+    /// Wait until a container stops; print its exit status (JSON).
+    Wait(IdArgs),
     /// The sandbox process of one container (started by `create`).
     #[command(hide = true)]
     Boot(boot::BootArgs),
@@ -130,6 +132,7 @@ pub fn run(g: &Globals, cmd: &OciCommand) -> i32 {
         OciCommand::Events(a) => commands::events(g, a),
         OciCommand::Update(a) => commands::update(g, a),
         OciCommand::Exec(a) => commands::exec(g, a),
+        OciCommand::Wait(a) => commands::wait(g, a),
         OciCommand::Boot(a) => Ok(boot::run(g, a)),
     };
     match res {

@@ -95,6 +95,9 @@ pub struct Plan {
     pub terminal: bool,
     /// process.consoleSize as (rows, columns).
     pub console_size: Option<(u16, u16)>,
+    /// linux.sysctl: only `net.*` keys, as (path below /proc/sys, value),
+    /// written in the sandbox's own network namespace by [`apply_sysctls`].
+    pub sysctls: Vec<(PathBuf, String)>,
 }
 
 impl Plan {
@@ -258,6 +261,7 @@ fn check(spec: &Spec, bundle: &Path) -> Result<Plan> {
     let mut cgroups_path = None;
     let mut masked_paths = Vec::new();
     let mut readonly_paths = Vec::new();
+    let mut sysctls = Vec::new();
     if let Some(linux) = spec.linux() {
         let mut have = Vec::new();
         for ns in linux.namespaces().as_deref().unwrap_or_default() {
@@ -301,8 +305,8 @@ fn check(spec: &Spec, bundle: &Path) -> Result<Plan> {
         if linux.seccomp().is_some() {
             ignored.push("linux.seccomp (the sentry serves system calls itself)".into());
         }
-        if linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()) {
-            ignored.push("linux.sysctl".into());
+        for (key, value) in linux.sysctl().as_ref().into_iter().flatten() {
+            sysctls.push(check_sysctl(key, value, &netns)?);
         }
         if linux.devices().as_ref().is_some_and(|d| !d.is_empty()) {
             ignored.push("linux.devices (the sandbox's /dev is fixed)".into());
@@ -338,6 +342,7 @@ fn check(spec: &Spec, bundle: &Path) -> Result<Plan> {
             .collect(),
         terminal,
         console_size,
+        sysctls,
     })
 }
 
@@ -438,10 +443,8 @@ fn check_mount(
     match typ.as_str() {
         "proc" if d == b"/proc" => Ok(None),
         "proc" => bail!("{name}: proc is only supported at /proc"),
-        "sysfs" if d == b"/sys" => {
-            ignored.push(format!("{name}: the sandbox has no sysfs yet; /sys is left as in the rootfs"));
-            Ok(None)
-        }
+        // The sentry mounts its own read-only sysfs at /sys.
+        "sysfs" if d == b"/sys" => Ok(None),
         "mqueue" if d == b"/dev/mqueue" => {
             ignored.push(format!("{name}: no POSIX message queues in the sandbox yet"));
             Ok(None)
@@ -562,6 +565,48 @@ pub fn resolve_in_root(rootfs: &Path, path: &Path, create: Create) -> Result<Opt
 
 /// Finds the program to run the way runc does: `args[0]` as given if it
 /// contains '/', else the first executable file named so in the process's
+/// Checks one linux.sysctl entry. Only `net.*` keys are accepted, and only
+/// with a network namespace of the container's own: the sentry's sockets
+/// are host sockets in that namespace, so these settings take effect there
+/// (as under runc). Everything else (`kernel.*` IPC limits, `fs.mqueue.*`)
+/// describes kernel state the sandbox does not emulate and is refused.
+fn check_sysctl(key: &str, value: &str, netns: &NetNs) -> Result<(PathBuf, String)> {
+    let rel = key.replace('.', "/");
+    let ok_chars = rel
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_-/".contains(&b));
+    if !ok_chars || rel.split('/').any(|c| c.is_empty()) {
+        bail!("linux.sysctl: invalid key {key:?}");
+    }
+    if !key.starts_with("net.") {
+        bail!("linux.sysctl {key}: not supported (rvisor applies only net.* sysctls)");
+    }
+    if *netns == NetNs::Host {
+        bail!("linux.sysctl {key}: net.* sysctls need the container's own network namespace");
+    }
+    if value.contains('\n') {
+        bail!("linux.sysctl {key}: invalid value {value:?}");
+    }
+    Ok((PathBuf::from(rel), value.to_owned()))
+}
+
+/// Writes the accepted linux.sysctl settings under `/proc/sys` of the
+/// calling process's network namespace (the boot process's, before the
+/// sandbox starts).
+pub fn apply_sysctls(sysctls: &[(PathBuf, String)]) -> Result<()> {
+    for (rel, value) in sysctls {
+        let path = Path::new("/proc/sys").join(rel);
+        std::fs::write(&path, value.as_bytes()).with_context(|| {
+            format!(
+                "linux.sysctl {}: writing {value:?} to {}",
+                rel.display().to_string().replace('/', "."),
+                path.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// PATH, looked up inside the rootfs.
 pub fn find_program(plan: &Plan) -> Result<Vec<u8>> {
     let arg0 = &plan.args[0];

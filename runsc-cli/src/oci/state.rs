@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -273,6 +274,44 @@ pub fn proc_ppid(pid: i32) -> Option<i32> {
 /// Whether `pid` is a live (non-zombie) process started at `start`.
 pub fn pid_alive(pid: i32, start: u64) -> bool {
     matches!(proc_stat(pid), Some((st, s)) if s == start && st != 'Z' && st != 'X')
+}
+
+/// Blocks until host process `pid` (started at `start`) has exited (or
+/// is a zombie). Returns at once if it is already gone. Uses a pidfd, so
+/// the caller need not be its parent and a recycled pid is not waited on.
+pub fn wait_for_exit(pid: i32, start: u64) -> Result<()> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ESRCH) {
+            return Ok(());
+        }
+        return Err(e).context("pidfd_open");
+    }
+    // SAFETY: pidfd_open returned a new descriptor that nothing else owns.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+    // The pid may have been reused between reading the state and opening
+    // the pidfd: only wait if it is still the recorded process.
+    if !pid_alive(pid, start) {
+        return Ok(());
+    }
+    loop {
+        let mut p = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd on the stack.
+        let n = unsafe { libc::poll(&mut p, 1, -1) };
+        if n > 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if n < 0 && e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e).context("poll on a pidfd");
+        }
+    }
 }
 
 /// Sends SIGKILL to the boot process (if it is still the recorded one) and
