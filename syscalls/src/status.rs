@@ -23,7 +23,7 @@ const IOCTL_NOTE: &str = "FIONREAD FIONBIO FIOCLEX FIONCLEX; on ptys (devpts): T
 /// What the sentry supports of `madvise`.
 const MADVISE_NOTE: &str = "MADV_DONTNEED MADV_FREE honoured; other advice accepted as a no-op";
 /// What the sentry supports of `prctl`.
-const PRCTL_NOTE: &str = "PR_SET_NAME PR_GET_NAME PR_SET_PDEATHSIG PR_GET_PDEATHSIG PR_SET_NO_NEW_PRIVS PR_GET_NO_NEW_PRIVS PR_GET_DUMPABLE PR_SET_DUMPABLE";
+const PRCTL_NOTE: &str = "PR_SET_NAME PR_GET_NAME PR_SET_PDEATHSIG PR_GET_PDEATHSIG PR_SET_NO_NEW_PRIVS PR_GET_NO_NEW_PRIVS PR_GET_DUMPABLE PR_SET_DUMPABLE PR_CAPBSET_READ PR_CAPBSET_DROP PR_CAP_AMBIENT PR_GET_KEEPCAPS PR_SET_KEEPCAPS PR_GET_SECUREBITS PR_SET_SECUREBITS";
 /// What the sentry supports of `arch_prctl`.
 const ARCH_PRCTL_NOTE: &str = "ARCH_SET_FS ARCH_GET_FS only";
 /// What the sentry supports of the xattr calls.
@@ -115,6 +115,10 @@ pub fn support(s: Sysno) -> Support {
         Sysno::getgroups => Implemented,
         Sysno::setgroups => Implemented,
         Sysno::setresuid => Implemented,
+        Sysno::setfsuid => Implemented,
+        Sysno::setfsgid => Implemented,
+        Sysno::capget => Implemented,
+        Sysno::capset => Implemented,
         Sysno::getresuid => Implemented,
         Sysno::setresgid => Implemented,
         Sysno::getresgid => Implemented,

@@ -29,3 +29,4 @@ fn many_args_10000() {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     rvisor_tests::differential_c("many_args", &[], &refs);
 }
+diff_test!(caps_ops, "caps_ops");

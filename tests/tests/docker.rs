@@ -408,3 +408,56 @@ fn exec_with_a_terminal_gets_a_pty_and_its_resizes() {
     let out = docker(&["exec", &id, "ls", "/dev/pts"]);
     assert_eq!(stdout(&out), "ptmx\n", "{}", show("ls /dev/pts", &out));
 }
+
+/// The capability sets a container's processes get (run and exec, root
+/// and another user, docker's defaults and --cap-drop/--cap-add) are the
+/// ones runc gives, and privilege checks follow them: mounting needs
+/// CAP_SYS_ADMIN, which docker's default set leaves out.
+#[test]
+fn capabilities_match_runc() {
+    let caps = ["grep", "Cap", "/proc/self/status"];
+    let cases: [&[&str]; 3] = [
+        &[],
+        &["--cap-drop", "ALL", "--cap-add", "CHOWN", "--cap-add", "KILL"],
+        &["-u", "1000:1000", "--cap-add", "NET_ADMIN"],
+    ];
+    for opts in cases {
+        let mut runc = vec!["run", "--rm", "--runtime=runc"];
+        runc.extend_from_slice(opts);
+        runc.push(IMAGE);
+        runc.extend_from_slice(&caps);
+        let want = docker(&runc);
+        assert!(want.status.success(), "{}", show("runc", &want));
+        let got = run_rvisor(opts, &caps);
+        assert!(got.status.success(), "{}", show("rvisor", &got));
+        assert_eq!(stdout(&got), stdout(&want), "options {opts:?}");
+    }
+
+    // exec'd processes: the same sets as runc's exec.
+    let runc_id = {
+        let out = docker(&["run", "-d", "--runtime=runc", IMAGE, "sleep", "60"]);
+        assert!(out.status.success(), "{}", show("runc -d", &out));
+        stdout(&out).trim().to_string()
+    };
+    let _rm_runc = Rm(runc_id.clone());
+    let id = run_detached(&[], &["sleep", "60"]);
+    let _rm = Rm(id.clone());
+    for user in ["0", "1000"] {
+        let want = docker(&["exec", "-u", user, &runc_id, "grep", "Cap", "/proc/self/status"]);
+        let got = docker(&["exec", "-u", user, &id, "grep", "Cap", "/proc/self/status"]);
+        assert!(got.status.success(), "{}", show("exec", &got));
+        assert_eq!(stdout(&got), stdout(&want), "exec -u {user}");
+    }
+
+    let mount = ["sh", "-c", "mkdir -p /m && mount -t tmpfs none /m && echo mounted"];
+    let out = run_rvisor(&[], &mount);
+    assert!(!out.status.success(), "{}", show("mount, default caps", &out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ermission denied")
+            || String::from_utf8_lossy(&out.stderr).contains("not permitted"),
+        "{}",
+        show("mount, default caps", &out)
+    );
+    let out = run_rvisor(&["--cap-add", "SYS_ADMIN"], &mount);
+    assert_eq!(stdout(&out), "mounted\n", "{}", show("mount, SYS_ADMIN", &out));
+}

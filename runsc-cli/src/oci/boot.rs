@@ -36,7 +36,7 @@ use rvisor_sentry::fs::tmpfs::Tmpfs;
 use rvisor_sentry::fs::vfs::Location;
 use rvisor_sentry::fs::Inode;
 use rvisor_sentry::kernel::signal::{default_action, send_to_group, DefaultAction, SIG_DFL};
-use rvisor_sentry::kernel::{Creds, Kernel};
+use rvisor_sentry::kernel::Kernel;
 use rvisor_sentry::tty::bridge::{sync_winsize, Console};
 use rvisor_sentry::tty::Winsize;
 use rvisor_syscalls::abi::{Siginfo, SI_USER};
@@ -248,7 +248,7 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
         envp: plan.env.iter().map(|s| s.as_bytes().to_vec()).collect(),
         cwd: plan.cwd.as_os_str().as_bytes().to_vec(),
         cwd_fallback: false,
-        creds: Creds::new(plan.uid, plan.gid, plan.groups.clone()),
+        creds: spec::creds(plan.uid, plan.gid, plan.groups.clone(), plan.caps.as_ref()),
         strace: g.strace,
         strace_log: g.debug_log.as_ref().and_then(|p| {
             std::fs::OpenOptions::new()

@@ -20,6 +20,7 @@ use super::hooks;
 use super::spec::{self as specs, NetNs};
 use super::state::{self as states, ContainerDir, State, Status};
 use super::Globals;
+use rvisor_sentry::kernel::caps;
 
 /// How long `delete --force` waits for a killed sandbox to go.
 const KILL_WAIT: Duration = Duration::from_secs(10);
@@ -1104,7 +1105,44 @@ fn exec_process(a: &ExecArgs, st: &State) -> Result<ExecProcess> {
             .as_ref()
             .filter(|_| terminal)
             .map(|b| (clamp_u16(b.height()), clamp_u16(b.width()))),
+        caps: exec_caps(&p, &a.cap)?,
     })
+}
+
+/// The exec'd process's capability sets: its process.capabilities, plus
+/// each `--cap` added to the bounding, effective and permitted sets (and
+/// ambient when the inheritable set is not empty), like runc.
+fn exec_caps(p: &oci_spec::runtime::Process, extra: &[String]) -> Result<Option<[u64; 5]>> {
+    let mut sets = specs::capability_sets(p);
+    if !extra.is_empty() {
+        let s = sets.get_or_insert_with(Default::default);
+        for name in extra {
+            let upper = name.to_ascii_uppercase();
+            let full = if upper.starts_with("CAP_") {
+                upper
+            } else {
+                format!("CAP_{upper}")
+            };
+            let n = caps::from_name(&full)
+                .with_context(|| format!("--cap {name:?}: unknown capability"))?;
+            let b = caps::bit(n);
+            s.bounding |= b;
+            s.effective |= b;
+            s.permitted |= b;
+            if s.inheritable != 0 {
+                s.ambient |= b;
+            }
+        }
+    }
+    Ok(sets.map(|s| {
+        [
+            s.bounding,
+            s.effective,
+            s.permitted,
+            s.inheritable,
+            s.ambient,
+        ]
+    }))
 }
 
 fn clamp_u16(v: u64) -> u16 {
@@ -1113,13 +1151,7 @@ fn clamp_u16(v: u64) -> u16 {
 
 /// `exec`.
 pub fn exec(g: &Globals, a: &ExecArgs) -> Result<i32> {
-    let _ = (
-        &a.process_label,
-        &a.apparmor,
-        a.no_new_privs,
-        &a.cap,
-        &a.cgroup,
-    );
+    let _ = (&a.process_label, &a.apparmor, a.no_new_privs, &a.cgroup);
     if a.pidfd_socket.is_some() {
         bail!("--pidfd-socket is not supported yet");
     }

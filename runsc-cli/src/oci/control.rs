@@ -74,6 +74,10 @@ pub struct ExecProcess {
     /// The terminal's initial window size (rows, columns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub console_size: Option<(u16, u16)>,
+    /// process.capabilities as masks: bounding, effective, permitted,
+    /// inheritable, ambient (None: Linux's defaults for the user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caps: Option<[u64; 5]>,
 }
 
 /// What the caller of an `exec` sends on its open connection after the

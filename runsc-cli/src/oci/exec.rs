@@ -23,14 +23,16 @@ use rvisor_sentry::boot::{stdio_table, terminal_table};
 use rvisor_sentry::fs::devpts::{MasterFile, TTY_GID};
 use rvisor_sentry::fs::vfs::Location;
 use rvisor_sentry::fs::{FdTable, FileOps};
+use rvisor_sentry::kernel::caps::OciSets;
 use rvisor_sentry::kernel::signal::send_to_group;
 use rvisor_sentry::kernel::spawner::SpawnRequest;
-use rvisor_sentry::kernel::{Creds, ExitStatus, FsContext, Kernel};
+use rvisor_sentry::kernel::{ExitStatus, FsContext, Kernel};
 use rvisor_sentry::tty::bridge::{Bridge, Console};
 use rvisor_sentry::tty::Winsize;
 use rvisor_syscalls::abi::{Siginfo, SI_KERNEL};
 
 use super::control::{self, ExecProcess, ExecUpdate, ExitReport};
+use super::spec;
 
 /// How long the end of a process waits for its terminal output to reach
 /// a host side that does not read.
@@ -179,7 +181,22 @@ pub fn start(kernel: &Arc<Kernel>, s: UnixStream, p: ExecProcess, fds: Vec<Owned
             umask: 0o022,
         },
         files,
-        creds: Creds::new(p.uid, p.gid, p.groups.clone()),
+        creds: spec::creds(
+            p.uid,
+            p.gid,
+            p.groups.clone(),
+            p.caps
+                .map(
+                    |[bounding, effective, permitted, inheritable, ambient]| OciSets {
+                        bounding,
+                        effective,
+                        permitted,
+                        inheritable,
+                        ambient,
+                    },
+                )
+                .as_ref(),
+        ),
         path: path.clone(),
         argv: p.args.iter().map(|a| a.as_bytes().to_vec()).collect(),
         envp: p.env.iter().map(|e| e.as_bytes().to_vec()).collect(),

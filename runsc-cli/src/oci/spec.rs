@@ -9,6 +9,8 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::{Hooks, LinuxNamespaceType, PosixRlimitType, Spec};
 use rvisor_sentry::boot::ProcessSettings;
+use rvisor_sentry::kernel::caps::{self, OciSets};
+use rvisor_sentry::kernel::Creds;
 
 /// PATH used when the process has none (runc's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -91,6 +93,8 @@ pub struct Plan {
     pub resources: Option<oci_spec::runtime::LinuxResources>,
     /// linux.cgroupsPath.
     pub cgroups_path: Option<PathBuf>,
+    /// process.capabilities (None: Linux's defaults for the user).
+    pub caps: Option<OciSets>,
     /// process.terminal: the process runs on a terminal.
     pub terminal: bool,
     /// process.consoleSize as (rows, columns).
@@ -230,9 +234,6 @@ fn check(spec: &Spec, bundle: &Path) -> Result<Plan> {
             .rlimits
             .push((rlimit_number(r.typ()), r.soft(), r.hard()));
     }
-    if process.capabilities().is_some() {
-        ignored.push("process.capabilities (not enforced inside the sandbox)".into());
-    }
     if process.apparmor_profile().is_some() || process.selinux_label().is_some() {
         ignored.push("process.apparmorProfile / selinuxLabel".into());
     }
@@ -343,6 +344,7 @@ fn check(spec: &Spec, bundle: &Path) -> Result<Plan> {
         terminal,
         console_size,
         sysctls,
+        caps: capability_sets(process),
     })
 }
 
@@ -565,6 +567,36 @@ pub fn resolve_in_root(rootfs: &Path, path: &Path, create: Create) -> Result<Opt
 
 /// Finds the program to run the way runc does: `args[0]` as given if it
 /// contains '/', else the first executable file named so in the process's
+/// `process.capabilities` as masks; None when the spec has none (the
+/// process then gets Linux's defaults: everything for root, nothing for
+/// other users).
+pub fn capability_sets(process: &oci_spec::runtime::Process) -> Option<OciSets> {
+    let c = process.capabilities().as_ref()?;
+    let mask = |set: &Option<oci_spec::runtime::Capabilities>| -> u64 {
+        set.iter()
+            .flatten()
+            .filter_map(|cap| caps::from_name(&format!("CAP_{cap}")))
+            .fold(0, |m, n| m | caps::bit(n))
+    };
+    Some(OciSets {
+        bounding: mask(c.bounding()),
+        effective: mask(c.effective()),
+        permitted: mask(c.permitted()),
+        inheritable: mask(c.inheritable()),
+        ambient: mask(c.ambient()),
+    })
+}
+
+/// The credentials of a process started as `uid`/`gid` with the spec's
+/// capability sets (or Linux's defaults without them).
+pub fn creds(uid: u32, gid: u32, groups: Vec<u32>, sets: Option<&OciSets>) -> Creds {
+    let mut c = Creds::new(uid, gid, groups);
+    if let Some(s) = sets {
+        c.caps = caps::Caps::after_runtime_exec(s, uid);
+    }
+    c
+}
+
 /// Checks one linux.sysctl entry. Only `net.*` keys are accepted, and only
 /// with a network namespace of the container's own: the sentry's sockets
 /// are host sockets in that namespace, so these settings take effect there
@@ -734,8 +766,8 @@ pub fn features() -> serde_json::Value {
         ],
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
-            "capabilities": [],
-            "cgroup": {"v1": false, "v2": false, "systemd": false, "systemdUser": false, "rdma": false},
+            "capabilities": caps::CAP_NAMES.as_slice(),
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false},
             "seccomp": {"enabled": false},
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},

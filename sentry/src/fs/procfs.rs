@@ -36,10 +36,6 @@ use crate::{Errno, SysResult};
 pub const HZ: u64 = 100;
 /// Most bytes read from a process's memory for cmdline/environ.
 const MAX_REMOTE: usize = 128 * 1024;
-/// CAP_LAST_CAP of the kernel we pretend to be (5.15: CAP_CHECKPOINT_RESTORE).
-const CAP_LAST_CAP: u32 = 40;
-/// Every capability.
-const CAP_FULL: u64 = (1u64 << (CAP_LAST_CAP + 1)) - 1;
 /// RLIM_INFINITY.
 const RLIM_INFINITY: u64 = u64::MAX;
 /// O_LARGEFILE on x86_64 (libc reports 0 there).
@@ -2064,12 +2060,12 @@ pub fn format_status(i: &ProcInfo) -> String {
     let _ = writeln!(o, "SigBlk:\t{:016x}", i.sig_blocked);
     let _ = writeln!(o, "SigIgn:\t{:016x}", i.sig_ignored);
     let _ = writeln!(o, "SigCgt:\t{:016x}", i.sig_caught);
-    let caps = if c.euid == 0 { CAP_FULL } else { 0 };
-    let _ = writeln!(o, "CapInh:\t{:016x}", 0);
-    let _ = writeln!(o, "CapPrm:\t{caps:016x}");
-    let _ = writeln!(o, "CapEff:\t{caps:016x}");
-    let _ = writeln!(o, "CapBnd:\t{CAP_FULL:016x}");
-    let _ = writeln!(o, "CapAmb:\t{:016x}", 0);
+    let k = &c.caps;
+    let _ = writeln!(o, "CapInh:\t{:016x}", k.inheritable);
+    let _ = writeln!(o, "CapPrm:\t{:016x}", k.permitted);
+    let _ = writeln!(o, "CapEff:\t{:016x}", k.effective);
+    let _ = writeln!(o, "CapBnd:\t{:016x}", k.bounding);
+    let _ = writeln!(o, "CapAmb:\t{:016x}", k.ambient);
     let _ = writeln!(o, "NoNewPrivs:\t{}", u8::from(i.no_new_privs));
     let _ = writeln!(o, "Seccomp:\t0");
     let _ = writeln!(o, "Seccomp_filters:\t0");

@@ -6,6 +6,7 @@
 //! Lock order, outermost first: `Kernel::tables` → `ThreadGroup::inner` →
 //! `Task::inner`.
 
+pub mod caps;
 pub mod flock;
 pub mod futex;
 pub mod reclock;
@@ -74,6 +75,8 @@ pub struct Creds {
     pub fsgid: u32,
     /// Supplementary groups.
     pub groups: Vec<u32>,
+    /// Capability sets and securebits.
+    pub caps: caps::Caps,
 }
 
 impl Creds {
@@ -89,7 +92,34 @@ impl Creds {
             sgid: gid,
             fsgid: gid,
             groups,
+            caps: caps::Caps::for_uid(uid),
         }
+    }
+
+    /// Whether capability `cap` (a `caps::*` number) is effective.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.caps.has(cap)
+    }
+
+    /// The user ids, as the capability rules see them.
+    pub fn uids(&self) -> caps::Uids {
+        caps::Uids {
+            r: self.uid,
+            e: self.euid,
+            s: self.suid,
+            fs: self.fsuid,
+        }
+    }
+
+    /// Sets the user ids to `new` and adjusts the capabilities the way a
+    /// set*uid call does.
+    pub fn set_uids(&mut self, new: caps::Uids) {
+        let old = self.uids();
+        self.uid = new.r;
+        self.euid = new.e;
+        self.suid = new.s;
+        self.fsuid = new.fs;
+        self.caps.fix_setuid(old, new);
     }
 }
 

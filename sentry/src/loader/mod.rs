@@ -506,6 +506,8 @@ fn execve_image(
     if let Ok(mut g) = ctx.task.tg.inner.lock() {
         g.exe = Some(img.loc.clone());
         g.did_exec = true;
+        let (ruid, euid) = (g.creds.uid, g.creds.euid);
+        g.creds.caps.on_exec(ruid, euid);
     }
     Ok(())
 }

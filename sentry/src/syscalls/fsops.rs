@@ -12,6 +12,7 @@ use super::perm;
 use crate::fs::inotify;
 use crate::fs::vfs::Location;
 use crate::fs::SetAttr;
+use crate::kernel::caps;
 use crate::kernel::task::TaskCtx;
 use crate::{Errno, SysResult};
 
@@ -75,7 +76,7 @@ fn sticky_ok(ctx: &TaskCtx, dir: &Location, victim: &Location) -> SysResult<()> 
     }
     let c = creds(ctx)?;
     let v = victim.attr()?;
-    if c.fsuid == 0 || c.fsuid == d.uid || c.fsuid == v.uid {
+    if c.capable(caps::FOWNER) || c.fsuid == d.uid || c.fsuid == v.uid {
         return Ok(());
     }
     Err(Errno::EPERM)
@@ -437,21 +438,24 @@ fn setattr_checked(ctx: &TaskCtx, loc: &Location, mut change: SetAttr) -> SysRes
     check_writable_mount(loc)?;
     let c = creds(ctx)?;
     let a = loc.attr()?;
-    let owner = c.fsuid == 0 || c.fsuid == a.uid;
+    let owner = c.capable(caps::FOWNER) || c.fsuid == a.uid;
     if change.mode.is_some() && !owner {
         return Err(Errno::EPERM);
     }
     if let Some(m) = change.mode.as_mut() {
         // Clear setgid if the caller is not in the file's group.
-        if c.fsuid != 0 && a.gid != c.fsgid && !c.groups.contains(&a.gid) {
+        if !c.capable(caps::FSETID) && a.gid != c.fsgid && !c.groups.contains(&a.gid) {
             *m &= !libc::S_ISGID;
         }
     }
-    if change.uid.is_some_and(|u| u != a.uid) && c.fsuid != 0 {
+    if change.uid.is_some_and(|u| u != a.uid) && !c.capable(caps::CHOWN) {
         return Err(Errno::EPERM);
     }
     if let Some(g) = change.gid {
-        if g != a.gid && c.fsuid != 0 && !(owner && (g == c.fsgid || c.groups.contains(&g))) {
+        if g != a.gid
+            && !c.capable(caps::CHOWN)
+            && !(c.fsuid == a.uid && (g == c.fsgid || c.groups.contains(&g)))
+        {
             return Err(Errno::EPERM);
         }
     }
@@ -668,7 +672,10 @@ pub fn sys_utimensat(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let explicit = times
         .iter()
         .any(|t| t.tv_nsec != UTIME_NOW && t.tv_nsec != UTIME_OMIT);
-    if c.fsuid != 0 && c.fsuid != attr.uid && (explicit || !perm::may_access(&c, &attr, perm::W)) {
+    if !c.capable(caps::FOWNER)
+        && c.fsuid != attr.uid
+        && (explicit || !perm::may_access(&c, &attr, perm::W))
+    {
         return Err(if explicit {
             Errno::EPERM
         } else {

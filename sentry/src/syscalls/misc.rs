@@ -44,8 +44,14 @@ pub fn sys_setpriority(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if nice == 0 {
         return Ok(0);
     }
-    let euid = ctx.task.tg.inner.lock().map(|g| g.creds.euid).unwrap_or(0);
-    if nice < 0 && euid != 0 {
+    let capable = ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map(|g| g.creds.capable(crate::kernel::caps::SYS_NICE))
+        .unwrap_or(false);
+    if nice < 0 && !capable {
         return Err(Errno::EACCES);
     }
     Err(Errno::EPERM)

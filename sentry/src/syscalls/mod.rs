@@ -7,6 +7,7 @@
 //! The status table in the `rvisor-syscalls` crate must agree with this
 //! table; a unit test checks it.
 
+pub mod caps;
 pub mod file;
 pub mod fsops;
 pub mod futex;
@@ -116,6 +117,10 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_getresuid => process::sys_getresuid,
         SYS_setresgid => process::sys_setresgid,
         SYS_getresgid => process::sys_getresgid,
+        SYS_setfsuid => process::sys_setfsuid,
+        SYS_setfsgid => process::sys_setfsgid,
+        SYS_capget => caps::sys_capget,
+        SYS_capset => caps::sys_capset,
         SYS_getpgid => process::sys_getpgid,
         SYS_getsid => process::sys_getsid,
         SYS_rt_sigpending => signal::sys_rt_sigpending,

@@ -12,6 +12,7 @@ use crate::fs::sysfs::new_sysfs;
 use crate::fs::tmpfs::{TmpInode, Tmpfs};
 use crate::fs::vfs::Location;
 use crate::fs::Inode;
+use crate::kernel::caps;
 use crate::kernel::task::TaskCtx;
 use crate::{Errno, SysResult};
 
@@ -44,8 +45,16 @@ const ACCEPTED: u64 = libc::MS_RDONLY
     | libc::MS_REC
     | PROPAGATION;
 
-fn is_root(ctx: &TaskCtx) -> SysResult<bool> {
-    Ok(ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?.creds.euid == 0)
+/// Whether the caller holds capability `cap`.
+fn capable(ctx: &TaskCtx, cap: u32) -> SysResult<bool> {
+    Ok(ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .creds
+        .capable(cap))
 }
 
 /// A string argument of mount(2) (type, source): at most PATH_MAX bytes
@@ -236,7 +245,7 @@ pub fn sys_mount(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if flags & !ACCEPTED != 0 {
         return Err(Errno::EINVAL);
     }
-    if !is_root(ctx)? {
+    if !capable(ctx, caps::SYS_ADMIN)? {
         return Err(Errno::EPERM);
     }
     let readonly = flags & libc::MS_RDONLY != 0;
@@ -360,7 +369,7 @@ pub fn sys_umount2(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     {
         return Err(Errno::EINVAL);
     }
-    if !is_root(ctx)? {
+    if !capable(ctx, caps::SYS_ADMIN)? {
         return Err(Errno::EPERM);
     }
     if flags & libc::MNT_EXPIRE != 0 {
@@ -387,7 +396,7 @@ pub fn sys_umount2(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// `put_old`; every task whose root or working directory was the old root
 /// now has the new one.
 pub fn sys_pivot_root(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    if !is_root(ctx)? {
+    if !capable(ctx, caps::SYS_ADMIN)? {
         return Err(Errno::EPERM);
     }
     let dir = |ctx: &TaskCtx, addr: u64| -> SysResult<Location> {
@@ -436,7 +445,7 @@ pub fn sys_chroot(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if !loc.attr()?.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    if !is_root(ctx)? {
+    if !capable(ctx, caps::SYS_CHROOT)? {
         return Err(Errno::EPERM);
     }
     let fs = ctx.task.inner.lock().map_err(|_| Errno::EIO)?.fs.clone();

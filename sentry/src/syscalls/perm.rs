@@ -1,7 +1,7 @@
 //! Discretionary access checks against the sandbox credentials.
 
 use crate::fs::Attr;
-use crate::kernel::Creds;
+use crate::kernel::{caps, Creds};
 
 /// Read permission bit.
 pub const R: u32 = 4;
@@ -10,16 +10,13 @@ pub const W: u32 = 2;
 /// Execute/search permission bit.
 pub const X: u32 = 1;
 
-/// Whether `c` may access a file with attributes `a` for `want` (R|W|X).
-/// Root passes everything except execute on a file with no execute bit.
+/// Whether `c` may access a file with attributes `a` for `want` (R|W|X)
+/// (Linux's generic_permission): the mode bits for the owner, group or
+/// others, then CAP_DAC_OVERRIDE (anything, except executing a file with
+/// no execute bit) and CAP_DAC_READ_SEARCH (reading files, reading and
+/// searching directories).
 pub fn may_access(c: &Creds, a: &Attr, want: u32) -> bool {
     if want == 0 {
-        return true;
-    }
-    if c.fsuid == 0 {
-        if want & X != 0 && !a.is_dir() && a.mode & 0o111 == 0 {
-            return false;
-        }
         return true;
     }
     let bits = if a.uid == c.fsuid {
@@ -29,7 +26,15 @@ pub fn may_access(c: &Creds, a: &Attr, want: u32) -> bool {
     } else {
         a.mode & 7
     };
-    bits & want == want
+    if bits & want == want {
+        return true;
+    }
+    if a.is_dir() {
+        c.capable(caps::DAC_OVERRIDE) || (want & W == 0 && c.capable(caps::DAC_READ_SEARCH))
+    } else {
+        (c.capable(caps::DAC_OVERRIDE) && (want & X == 0 || a.mode & 0o111 != 0))
+            || (want == R && c.capable(caps::DAC_READ_SEARCH))
+    }
 }
 
 /// Whether `c` may execute the regular file `a`.
@@ -57,6 +62,18 @@ mod tests {
         assert!(!may_access(&c, &attr(0o060, 1000, 1000), R));
         assert!(may_access(&c, &attr(0o040, 0, 50), R));
         assert!(!may_access(&c, &attr(0o004, 0, 0), W));
+    }
+
+    #[test]
+    fn capabilities_override_the_mode() {
+        let mut c = Creds::new(0, 0, vec![]);
+        c.caps.effective = caps::bit(caps::DAC_READ_SEARCH);
+        assert!(may_access(&c, &attr(0o000, 5, 5), R));
+        assert!(!may_access(&c, &attr(0o000, 5, 5), W));
+        c.caps.effective = 0;
+        // uid 0 without capabilities is an ordinary user.
+        assert!(!may_access(&c, &attr(0o600, 5, 5), R));
+        assert!(may_access(&c, &attr(0o600, 0, 5), R));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use rvisor_syscalls::abi::{Rlimit, Rusage, Siginfo, Sysinfo, Timeval, Tms, Utsname};
 
 use crate::fs::FdTable;
+use crate::kernel::caps;
 use crate::kernel::task::{new_group_inner, ExitKind, TaskCtx};
 use crate::kernel::{Completion, ExitStatus, Task, TaskInner, ThreadGroup};
 use crate::mm::Mm;
@@ -101,50 +102,91 @@ pub fn sys_getgroups(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(c.groups.len() as u64)
 }
 
-/// Applies a credential change if the caller may make it (root may set
-/// anything; others only among their real/effective/saved ids).
+/// Which of the set*id calls is asking (their permission and saved-id
+/// rules differ).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SetId {
+    /// setuid/setgid: everything with the capability, else the effective
+    /// id to the real or saved one.
+    One,
+    /// setreuid/setregid.
+    Re,
+    /// setresuid/setresgid.
+    Res,
+}
+
+/// Applies a set*uid (`user`) or set*gid change with Linux's permission
+/// rules (CAP_SETUID/CAP_SETGID lifts them) and, for user ids, its
+/// capability adjustments.
 fn set_ids(
     ctx: &TaskCtx,
     user: bool,
+    kind: SetId,
     r: Option<u32>,
     e: Option<u32>,
     s: Option<u32>,
 ) -> SysResult<u64> {
     let mut g = ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?;
     let c = &mut g.creds;
-    let privileged = c.euid == 0;
-    let (cr, ce, cs) = if user {
+    let capable = c.capable(if user { caps::SETUID } else { caps::SETGID });
+    let (or, oe, os) = if user {
         (c.uid, c.euid, c.suid)
     } else {
         (c.gid, c.egid, c.sgid)
     };
-    for v in [r, e, s].into_iter().flatten() {
-        if !privileged && v != cr && v != ce && v != cs {
-            return Err(Errno::EPERM);
+    let (nr, ne, ns) = match kind {
+        SetId::One => {
+            let id = e.ok_or(Errno::EINVAL)?;
+            if capable {
+                (id, id, id)
+            } else if id == or || id == os {
+                (or, id, os)
+            } else {
+                return Err(Errno::EPERM);
+            }
         }
-    }
+        SetId::Re => {
+            if !capable
+                && (r.is_some_and(|v| v != or && v != oe)
+                    || e.is_some_and(|v| v != or && v != oe && v != os))
+            {
+                return Err(Errno::EPERM);
+            }
+            let nr = r.unwrap_or(or);
+            let ne = e.unwrap_or(oe);
+            // The saved id follows the effective one when the real id is
+            // set or the effective one becomes other than the old real id.
+            let ns = if r.is_some() || e.is_some_and(|v| v != or) {
+                ne
+            } else {
+                os
+            };
+            (nr, ne, ns)
+        }
+        SetId::Res => {
+            if !capable
+                && [r, e, s]
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v != or && v != oe && v != os)
+            {
+                return Err(Errno::EPERM);
+            }
+            (r.unwrap_or(or), e.unwrap_or(oe), s.unwrap_or(os))
+        }
+    };
     if user {
-        if let Some(v) = r {
-            c.uid = v;
-        }
-        if let Some(v) = e {
-            c.euid = v;
-            c.fsuid = v;
-        }
-        if let Some(v) = s {
-            c.suid = v;
-        }
+        c.set_uids(caps::Uids {
+            r: nr,
+            e: ne,
+            s: ns,
+            fs: ne,
+        });
     } else {
-        if let Some(v) = r {
-            c.gid = v;
-        }
-        if let Some(v) = e {
-            c.egid = v;
-            c.fsgid = v;
-        }
-        if let Some(v) = s {
-            c.sgid = v;
-        }
+        c.gid = nr;
+        c.egid = ne;
+        c.sgid = ns;
+        c.fsgid = ne;
     }
     Ok(0)
 }
@@ -161,40 +203,75 @@ fn id_arg(v: u64) -> Option<u32> {
 /// setuid.
 pub fn sys_setuid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let id = id_arg(a[0]).ok_or(Errno::EINVAL)?;
-    let privileged = creds(ctx)?.euid == 0;
-    if privileged {
-        set_ids(ctx, true, Some(id), Some(id), Some(id))
-    } else {
-        set_ids(ctx, true, None, Some(id), None)
-    }
+    set_ids(ctx, true, SetId::One, None, Some(id), None)
 }
 
 /// setgid.
 pub fn sys_setgid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let id = id_arg(a[0]).ok_or(Errno::EINVAL)?;
-    let privileged = creds(ctx)?.euid == 0;
-    if privileged {
-        set_ids(ctx, false, Some(id), Some(id), Some(id))
-    } else {
-        set_ids(ctx, false, None, Some(id), None)
-    }
+    set_ids(ctx, false, SetId::One, None, Some(id), None)
 }
 
 /// setreuid.
 pub fn sys_setreuid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    set_ids(ctx, true, id_arg(a[0]), id_arg(a[1]), None)
+    set_ids(ctx, true, SetId::Re, id_arg(a[0]), id_arg(a[1]), None)
 }
 /// setregid.
 pub fn sys_setregid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    set_ids(ctx, false, id_arg(a[0]), id_arg(a[1]), None)
+    set_ids(ctx, false, SetId::Re, id_arg(a[0]), id_arg(a[1]), None)
 }
 /// setresuid.
 pub fn sys_setresuid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    set_ids(ctx, true, id_arg(a[0]), id_arg(a[1]), id_arg(a[2]))
+    set_ids(
+        ctx,
+        true,
+        SetId::Res,
+        id_arg(a[0]),
+        id_arg(a[1]),
+        id_arg(a[2]),
+    )
 }
 /// setresgid.
 pub fn sys_setresgid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
-    set_ids(ctx, false, id_arg(a[0]), id_arg(a[1]), id_arg(a[2]))
+    set_ids(
+        ctx,
+        false,
+        SetId::Res,
+        id_arg(a[0]),
+        id_arg(a[1]),
+        id_arg(a[2]),
+    )
+}
+
+/// setfsuid: always returns the old filesystem user id; changes it to one
+/// of the real, effective, saved or current filesystem ids, or to anything
+/// with CAP_SETUID.
+pub fn sys_setfsuid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let mut g = ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?;
+    let c = &mut g.creds;
+    let old = c.fsuid;
+    let id = a[0] as u32;
+    if id != u32::MAX
+        && ([c.uid, c.euid, c.suid, c.fsuid].contains(&id) || c.capable(caps::SETUID))
+        && id != old
+    {
+        c.fsuid = id;
+        c.caps.fix_setfsuid(old, id);
+    }
+    Ok(old as u64)
+}
+
+/// setfsgid: like setfsuid for the filesystem group id (CAP_SETGID).
+pub fn sys_setfsgid(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let mut g = ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?;
+    let c = &mut g.creds;
+    let old = c.fsgid;
+    let id = a[0] as u32;
+    if id != u32::MAX && ([c.gid, c.egid, c.sgid, c.fsgid].contains(&id) || c.capable(caps::SETGID))
+    {
+        c.fsgid = id;
+    }
+    Ok(old as u64)
 }
 
 /// setgroups.
@@ -209,7 +286,7 @@ pub fn sys_setgroups(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     let mut g = ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?;
-    if g.creds.euid != 0 {
+    if !g.creds.capable(caps::SETGID) {
         return Err(Errno::EPERM);
     }
     g.creds.groups = groups;
@@ -344,7 +421,7 @@ pub fn sys_sethostname(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if len > 64 {
         return Err(Errno::EINVAL);
     }
-    if creds(ctx)?.euid != 0 {
+    if !creds(ctx)?.capable(caps::SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let b = ctx.read_bytes(a[0], len)?;
@@ -383,7 +460,7 @@ fn rlimit_set(tg: &ThreadGroup, res: u32, cur: u64, max: u64) -> SysResult<()> {
     }
     let mut g = tg.inner.lock().map_err(|_| Errno::EIO)?;
     let old = *g.rlimits.get(res as usize).ok_or(Errno::EINVAL)?;
-    if max > old.1 && g.creds.euid != 0 {
+    if max > old.1 && !g.creds.capable(caps::SYS_RESOURCE) {
         return Err(Errno::EPERM);
     }
     if res == libc::RLIMIT_NOFILE && max > crate::fs::fdtable::MAX_NOFILE {
@@ -561,6 +638,9 @@ pub fn sys_arch_prctl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// prctl: the options real programs use.
 pub fn sys_prctl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    if let Some(r) = super::caps::prctl(ctx, a) {
+        return r;
+    }
     match a[0] as i32 {
         libc::PR_SET_NAME => {
             let name = ctx.read_cstr(a[1], 4096)?;

@@ -285,6 +285,29 @@ pub fn sys_kill(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     send_by_pid(ctx, pid, info)
 }
 
+/// Whether the caller may send `sig` to `target` (Linux's
+/// check_kill_permission): its own process, SIGCONT within its session,
+/// a process whose real or saved user id is the caller's real or
+/// effective one, or anything with CAP_KILL.
+fn may_signal(ctx: &TaskCtx, target: &ThreadGroup, sig: i32) -> bool {
+    if std::ptr::eq(ctx.task.tg.as_ref(), target) {
+        return true;
+    }
+    let Ok((me, my_sid)) = ctx.task.tg.inner.lock().map(|g| (g.creds.clone(), g.sid)) else {
+        return false;
+    };
+    let Ok((uid, suid, sid)) = target
+        .inner
+        .lock()
+        .map(|g| (g.creds.uid, g.creds.suid, g.sid))
+    else {
+        return false;
+    };
+    (sig == libc::SIGCONT && sid == my_sid)
+        || [me.uid, me.euid].iter().any(|u| *u == uid || *u == suid)
+        || me.capable(crate::kernel::caps::KILL)
+}
+
 fn send_by_pid(ctx: &TaskCtx, pid: i32, info: Siginfo) -> SysResult<u64> {
     let kernel = ctx.kernel().clone();
     let targets: Vec<_> = if pid > 0 {
@@ -310,7 +333,12 @@ fn send_by_pid(ctx: &TaskCtx, pid: i32, info: Siginfo) -> SysResult<u64> {
             .collect()
     };
     let mut sent = false;
+    let mut denied = false;
     for g in targets {
+        if !may_signal(ctx, &g, info.si_signo) {
+            denied = true;
+            continue;
+        }
         if g.tgid == 1 && info.si_signo != 0 && ctx.task.tg.tgid != 1 {
             // init only gets signals it has a handler for, or blocks
             // (like a pid namespace's init: Linux never discards a blocked
@@ -342,8 +370,12 @@ fn send_by_pid(ctx: &TaskCtx, pid: i32, info: Siginfo) -> SysResult<u64> {
             sent = true;
         }
     }
-    if sent {
+    // kill(-1, …) succeeds when there was anything to signal, even if
+    // every one of them was refused (Linux).
+    if sent || (denied && pid == -1) {
         Ok(0)
+    } else if denied {
+        Err(Errno::EPERM)
     } else {
         Err(Errno::ESRCH)
     }
@@ -364,6 +396,9 @@ fn send_to_thread(
         if t.tg.tgid != g {
             return Err(Errno::ESRCH);
         }
+    }
+    if !may_signal(ctx, &t.tg, sig) {
+        return Err(Errno::EPERM);
     }
     if sig == 0 {
         return Ok(0);

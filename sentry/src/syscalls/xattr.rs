@@ -24,6 +24,7 @@ use super::path::resolve_at;
 use super::perm;
 use crate::fs::xattr::{self, Namespace};
 use crate::fs::{Attr, Inode};
+use crate::kernel::caps;
 use crate::kernel::task::TaskCtx;
 use crate::kernel::Creds;
 use crate::{Errno, SysResult};
@@ -108,7 +109,7 @@ fn permission(c: &Creds, a: &Attr, name: &[u8], write: bool) -> SysResult<()> {
         // Left to the security module and the file system.
         Namespace::Security | Namespace::System => return Ok(()),
         Namespace::Trusted => {
-            return match (c.euid == 0, write) {
+            return match (c.capable(caps::SYS_ADMIN), write) {
                 (true, _) => Ok(()),
                 (false, true) => Err(Errno::EPERM),
                 (false, false) => Err(Errno::ENODATA),
@@ -121,7 +122,7 @@ fn permission(c: &Creds, a: &Attr, name: &[u8], write: bool) -> SysResult<()> {
             }
             // In a sticky directory only its owner writes them.
             let sticky = a.is_dir() && a.mode & libc::S_ISVTX != 0;
-            if write && sticky && c.fsuid != 0 && c.fsuid != a.uid {
+            if write && sticky && !c.capable(caps::FOWNER) && c.fsuid != a.uid {
                 return Err(Errno::EPERM);
             }
         }
@@ -138,7 +139,7 @@ fn permission(c: &Creds, a: &Attr, name: &[u8], write: bool) -> SysResult<()> {
 /// The security module's say on changing `name` (commoncap): only a
 /// privileged process sets or removes `security.*` attributes.
 fn security_write_allowed(c: &Creds, name: &[u8]) -> SysResult<()> {
-    if xattr::namespace(name) == Namespace::Security && c.euid != 0 {
+    if xattr::namespace(name) == Namespace::Security && !c.capable(caps::SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     Ok(())
@@ -226,7 +227,7 @@ fn list(ctx: &TaskCtx, by: By, list_addr: u64, size: u64) -> SysResult<u64> {
         None => Vec::new(),
     };
     // Unprivileged callers do not see trusted.* names.
-    let privileged = creds(ctx)?.euid == 0;
+    let privileged = creds(ctx)?.capable(caps::SYS_ADMIN);
     let shown = names
         .iter()
         .filter(|n| privileged || xattr::namespace(n) != Namespace::Trusted);
