@@ -418,7 +418,14 @@ fn capabilities_match_runc() {
     let caps = ["grep", "Cap", "/proc/self/status"];
     let cases: [&[&str]; 3] = [
         &[],
-        &["--cap-drop", "ALL", "--cap-add", "CHOWN", "--cap-add", "KILL"],
+        &[
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CHOWN",
+            "--cap-add",
+            "KILL",
+        ],
         &["-u", "1000:1000", "--cap-add", "NET_ADMIN"],
     ];
     for opts in cases {
@@ -443,15 +450,31 @@ fn capabilities_match_runc() {
     let id = run_detached(&[], &["sleep", "60"]);
     let _rm = Rm(id.clone());
     for user in ["0", "1000"] {
-        let want = docker(&["exec", "-u", user, &runc_id, "grep", "Cap", "/proc/self/status"]);
+        let want = docker(&[
+            "exec",
+            "-u",
+            user,
+            &runc_id,
+            "grep",
+            "Cap",
+            "/proc/self/status",
+        ]);
         let got = docker(&["exec", "-u", user, &id, "grep", "Cap", "/proc/self/status"]);
         assert!(got.status.success(), "{}", show("exec", &got));
         assert_eq!(stdout(&got), stdout(&want), "exec -u {user}");
     }
 
-    let mount = ["sh", "-c", "mkdir -p /m && mount -t tmpfs none /m && echo mounted"];
+    let mount = [
+        "sh",
+        "-c",
+        "mkdir -p /m && mount -t tmpfs none /m && echo mounted",
+    ];
     let out = run_rvisor(&[], &mount);
-    assert!(!out.status.success(), "{}", show("mount, default caps", &out));
+    assert!(
+        !out.status.success(),
+        "{}",
+        show("mount, default caps", &out)
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("ermission denied")
             || String::from_utf8_lossy(&out.stderr).contains("not permitted"),
@@ -459,5 +482,10 @@ fn capabilities_match_runc() {
         show("mount, default caps", &out)
     );
     let out = run_rvisor(&["--cap-add", "SYS_ADMIN"], &mount);
-    assert_eq!(stdout(&out), "mounted\n", "{}", show("mount, SYS_ADMIN", &out));
+    assert_eq!(
+        stdout(&out),
+        "mounted\n",
+        "{}",
+        show("mount, SYS_ADMIN", &out)
+    );
 }

@@ -879,6 +879,45 @@ fn exec_runs_processes_in_the_running_container() {
         show("exec", &out)
     );
 
+    // Capabilities and no_new_privs of the exec'd process: from
+    // process.json, plus --cap and --no-new-privs on the command line.
+    std::fs::write(
+        &pf,
+        serde_json::to_vec(&serde_json::json!({
+            "args": ["grep", "-E", "^(CapEff|CapBnd|NoNewPrivs)", "/proc/self/status"],
+            "env": ["PATH=/bin"], "cwd": "/", "user": {"uid": 0, "gid": 0},
+            "capabilities": {"bounding": ["CAP_CHOWN"], "effective": ["CAP_CHOWN"],
+                             "permitted": ["CAP_CHOWN"]}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = rvisor(&root, &["exec", "--process", pf.to_str().unwrap(), "x1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "CapEff:\t0000000000000001\nCapBnd:\t0000000000000001\nNoNewPrivs:\t0\n",
+        "{}",
+        show("exec caps", &out)
+    );
+    let out = rvisor(
+        &root,
+        &[
+            "exec",
+            "--cap",
+            "CAP_KILL",
+            "--no-new-privs",
+            "--process",
+            pf.to_str().unwrap(),
+            "x1",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "CapEff:\t0000000000000021\nCapBnd:\t0000000000000021\nNoNewPrivs:\t1\n",
+        "{}",
+        show("exec --cap --no-new-privs", &out)
+    );
+
     // Detached: the pid file names a process that stands for the exec'd
     // one; a signal to it reaches the process inside.
     let pid_file = dir.join("exec.pid");

@@ -1106,6 +1106,7 @@ fn exec_process(a: &ExecArgs, st: &State) -> Result<ExecProcess> {
             .filter(|_| terminal)
             .map(|b| (clamp_u16(b.height()), clamp_u16(b.width()))),
         caps: exec_caps(&p, &a.cap)?,
+        no_new_privs: a.no_new_privs || p.no_new_privileges().unwrap_or(false),
     })
 }
 
@@ -1151,7 +1152,7 @@ fn clamp_u16(v: u64) -> u16 {
 
 /// `exec`.
 pub fn exec(g: &Globals, a: &ExecArgs) -> Result<i32> {
-    let _ = (&a.process_label, &a.apparmor, a.no_new_privs, &a.cgroup);
+    let _ = (&a.process_label, &a.apparmor, &a.cgroup);
     if a.pidfd_socket.is_some() {
         bail!("--pidfd-socket is not supported yet");
     }

@@ -78,6 +78,9 @@ pub struct ExecProcess {
     /// inheritable, ambient (None: Linux's defaults for the user).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caps: Option<[u64; 5]>,
+    /// process.noNewPrivileges (or `exec --no-new-privs`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_new_privs: bool,
 }
 
 /// What the caller of an `exec` sends on its open connection after the

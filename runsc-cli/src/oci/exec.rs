@@ -202,6 +202,7 @@ pub fn start(kernel: &Arc<Kernel>, s: UnixStream, p: ExecProcess, fds: Vec<Owned
         envp: p.env.iter().map(|e| e.as_bytes().to_vec()).collect(),
         on_exit,
         ctty: term.clone(),
+        no_new_privs: p.no_new_privs,
     };
     match kernel.spawn_process(req) {
         Ok(pid) => {

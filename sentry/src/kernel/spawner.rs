@@ -47,6 +47,8 @@ pub struct SpawnRequest {
     /// new session, with the process's group in the foreground (as after
     /// `setsid` and `TIOCSCTTY`). It must belong to no session.
     pub ctty: Option<Arc<Terminal>>,
+    /// Start with no_new_privs set.
+    pub no_new_privs: bool,
 }
 
 struct Job {
@@ -120,6 +122,7 @@ fn spawn_one(kernel: &Arc<Kernel>, template: &StubThread, job: Job) {
         envp,
         on_exit,
         ctty,
+        no_new_privs,
     } = req;
     let inner = TaskInner::fresh(files, fs, &path);
     if kernel.at_task_limit() {
@@ -131,6 +134,7 @@ fn spawn_one(kernel: &Arc<Kernel>, template: &StubThread, job: Job) {
         |pid| {
             let mut g = new_group_inner(None, pid, pid, creds);
             g.on_exit = Some(on_exit);
+            g.no_new_privs = no_new_privs;
             if let Some(t) = &ctty {
                 let _ = t.with_control(|c| {
                     c.session = Some(pid);
