@@ -73,6 +73,9 @@ pub struct ProcessSettings {
     pub no_new_privs: bool,
     /// The UTS domain name (None keeps "(none)").
     pub domainname: Option<String>,
+    /// The process is a container's init: signals whose action is the
+    /// default are dropped, as for a pid namespace's init.
+    pub container_init: bool,
 }
 
 impl Default for ProcessSettings {
@@ -82,6 +85,7 @@ impl Default for ProcessSettings {
             rlimits: Vec::new(),
             no_new_privs: false,
             domainname: None,
+            container_init: false,
         }
     }
 }
@@ -217,6 +221,7 @@ fn boot(
         version: VERSION.into(),
         init_rlimits: spec.process.rlimits.clone(),
         init_no_new_privs: spec.process.no_new_privs,
+        init_unkillable: spec.process.container_init,
     };
     let kernel = Kernel::new(vfs.clone(), config, spec.hostname);
     if let Some(d) = &spec.process.domainname {

@@ -221,6 +221,7 @@ fn check(spec: &Spec, bundle: &Path) -> Result<Plan> {
         umask: user.umask().unwrap_or(0o022) & 0o777,
         no_new_privs: process.no_new_privileges().unwrap_or(false),
         domainname: spec.domainname().clone().filter(|d| !d.is_empty()),
+        container_init: true,
         ..Default::default()
     };
     for r in process.rlimits().as_deref().unwrap_or_default() {

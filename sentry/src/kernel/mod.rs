@@ -52,6 +52,10 @@ pub struct KernelConfig {
     pub init_rlimits: Vec<(u32, u64, u64)>,
     /// The first process starts with no_new_privs set.
     pub init_no_new_privs: bool,
+    /// The first process is a pid namespace's init as in a container: it
+    /// drops signals whose action is the default (SIGNAL_UNKILLABLE).
+    /// Off for `rvisor do`, whose command behaves as when run directly.
+    pub init_unkillable: bool,
 }
 
 /// Credentials of a thread group.
@@ -207,6 +211,10 @@ pub struct ThreadGroupInner {
     /// The controlling terminal (Linux's `signal->tty`): inherited by
     /// fork, dropped by setsid; see [`crate::tty::jobctl`].
     pub ctty: Option<Arc<crate::tty::Terminal>>,
+    /// SIGNAL_UNKILLABLE: the sandbox's init (pid 1) drops signals whose
+    /// action is the default (except SIGKILL/SIGSTOP from outside), until
+    /// a fault forces one.
+    pub unkillable: bool,
 }
 
 /// A process.
@@ -440,9 +448,11 @@ impl Kernel {
         let tg = match tg {
             Some(g) => g,
             None => {
+                let mut inner = mk_group(tid);
+                inner.unkillable = tid == 1 && self.config.init_unkillable;
                 let g = Arc::new(ThreadGroup {
                     tgid: tid,
-                    inner: Mutex::new(mk_group(tid)),
+                    inner: Mutex::new(inner),
                     actions: Mutex::new([SigAction::default(); 65]),
                     child_events: WaitQueue::new(),
                     stop_events: WaitQueue::new(),

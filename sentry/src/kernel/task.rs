@@ -86,6 +86,7 @@ pub fn new_group_inner(
         exit_signal: libc::SIGCHLD,
         exe: None,
         no_new_privs: false,
+        unkillable: false,
         dumpable: true,
         did_exec: false,
         child_times: (0, 0),
@@ -494,11 +495,20 @@ impl TaskCtx {
             .lock()
             .map(|i| i.sigmask & bit(sig) != 0)
             .unwrap_or(false);
+        let mut to_default = false;
         if let Ok(mut a) = self.task.tg.actions.lock() {
             if let Some(act) = a.get_mut(sig as usize) {
                 if blocked || act.handler == SIG_IGN {
                     *act = SigAction::default();
                 }
+                to_default = act.handler == SIG_DFL;
+            }
+        }
+        // A fault that will kill makes even init killable (Linux's
+        // force_sig_info_to_task).
+        if to_default {
+            if let Ok(mut g) = self.task.tg.inner.lock() {
+                g.unkillable = false;
             }
         }
         if let Ok(mut i) = self.task.inner.lock() {
@@ -547,6 +557,21 @@ impl TaskCtx {
                 continue;
             }
             if act.handler == SIG_DFL || sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                // init drops default-action signals at delivery too (those
+                // queued while blocked), SIGKILL/SIGSTOP aside: those only
+                // arrive from outside the sandbox.
+                let kernel_only = sig == libc::SIGKILL || sig == libc::SIGSTOP;
+                if !kernel_only
+                    && self
+                        .task
+                        .tg
+                        .inner
+                        .lock()
+                        .map(|g| g.unkillable)
+                        .unwrap_or(false)
+                {
+                    continue;
+                }
                 match default_action(sig) {
                     DefaultAction::Ignore | DefaultAction::Continue => continue,
                     DefaultAction::Stop => {

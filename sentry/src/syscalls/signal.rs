@@ -9,7 +9,7 @@ use rvisor_syscalls::abi::{
 
 use crate::kernel::signal::{self as ksig, bit, SigAction, UNBLOCKABLE};
 use crate::kernel::task::{TaskCtx, ERESTARTNOHAND};
-use crate::kernel::ThreadGroup;
+use crate::kernel::{Task, ThreadGroup};
 use crate::{Errno, SysResult};
 
 fn valid_sig(sig: i32) -> bool {
@@ -285,6 +285,32 @@ pub fn sys_kill(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     send_by_pid(ctx, pid, info)
 }
 
+/// Whether a signal sent from inside the sandbox to `g` is dropped at
+/// once because `g` is init and has neither a handler for it nor it
+/// blocked (in `thread`, or its first thread): a pid namespace's init is
+/// not killed by its own namespace, not even by itself. Linux never drops
+/// a blocked signal at generation, so signalfd and sigwait see it.
+fn init_drops(g: &ThreadGroup, thread: Option<&Task>, sig: i32) -> bool {
+    let Ok(inner) = g.inner.lock() else {
+        return false;
+    };
+    if !inner.unkillable {
+        return false;
+    }
+    let first = inner.threads.first().cloned();
+    drop(inner);
+    let handled = g
+        .actions
+        .lock()
+        .map(|a| a[sig as usize].handler > ksig::SIG_IGN)
+        .unwrap_or(false);
+    let blocked = thread
+        .or(first.as_deref())
+        .and_then(|t| t.inner.lock().ok().map(|ti| ti.sigmask & bit(sig) != 0))
+        .unwrap_or(false);
+    !handled && !blocked
+}
+
 /// Whether the caller may send `sig` to `target` (Linux's
 /// check_kill_permission): its own process, SIGCONT within its session,
 /// a process whose real or saved user id is the caller's real or
@@ -339,32 +365,9 @@ fn send_by_pid(ctx: &TaskCtx, pid: i32, info: Siginfo) -> SysResult<u64> {
             denied = true;
             continue;
         }
-        if g.tgid == 1 && info.si_signo != 0 && ctx.task.tg.tgid != 1 {
-            // init only gets signals it has a handler for, or blocks
-            // (like a pid namespace's init: Linux never discards a blocked
-            // signal at generation, so signalfd and sigwait see it).
-            let handled = g
-                .actions
-                .lock()
-                .map(|a| a[info.si_signo as usize].handler > ksig::SIG_IGN)
-                .unwrap_or(false);
-            let blocked = g
-                .inner
-                .lock()
-                .ok()
-                .and_then(|i| {
-                    i.threads.first().and_then(|t| {
-                        t.inner
-                            .lock()
-                            .ok()
-                            .map(|ti| ti.sigmask & bit(info.si_signo) != 0)
-                    })
-                })
-                .unwrap_or(false);
-            if !handled && !blocked {
-                sent = true;
-                continue;
-            }
+        if info.si_signo != 0 && init_drops(&g, None, info.si_signo) {
+            sent = true;
+            continue;
         }
         if ksig::send_to_group(&g, info) {
             sent = true;
@@ -400,7 +403,7 @@ fn send_to_thread(
     if !may_signal(ctx, &t.tg, sig) {
         return Err(Errno::EPERM);
     }
-    if sig == 0 {
+    if sig == 0 || init_drops(&t.tg, Some(&t), sig) {
         return Ok(0);
     }
     // Thread-directed signals still follow the group's disposition rules

@@ -21,20 +21,20 @@ use crate::kernel::task::ERESTARTSYS;
 use crate::kernel::{Kernel, Task, ThreadGroup};
 use crate::{Errno, SysResult};
 
-/// Sends a kernel-generated signal to every process of group `pgid`. The
-/// sandbox's init only gets it if it has a handler (like the init of a
-/// pid namespace).
+/// Sends a kernel-generated signal to every process of group `pgid`. A
+/// container's init only gets it if it has a handler (like the init of a
+/// pid namespace; see `ThreadGroupInner::unkillable`).
 pub fn signal_pgrp(kernel: &Kernel, pgid: i32, sig: i32) {
     for g in kernel.groups() {
-        let member = g
+        let (member, unkillable) = g
             .inner
             .lock()
-            .map(|i| i.pgid == pgid && i.zombie.is_none())
-            .unwrap_or(false);
+            .map(|i| (i.pgid == pgid && i.zombie.is_none(), i.unkillable))
+            .unwrap_or((false, false));
         if !member {
             continue;
         }
-        if g.tgid == 1 && !handled(&g, sig) {
+        if unkillable && !handled(&g, sig) {
             continue;
         }
         signal::send_to_group(&g, Siginfo::kill(sig, SI_KERNEL, 0, 0));
@@ -52,7 +52,8 @@ fn handled(g: &ThreadGroup, sig: i32) -> bool {
 
 /// Sends `sig` to one process (kernel-generated), with the init rule.
 fn signal_process(g: &Arc<ThreadGroup>, sig: i32) {
-    if g.tgid == 1 && !handled(g, sig) {
+    let unkillable = g.inner.lock().map(|i| i.unkillable).unwrap_or(false);
+    if unkillable && !handled(g, sig) {
         return;
     }
     signal::send_to_group(g, Siginfo::kill(sig, SI_KERNEL, 0, 0));
