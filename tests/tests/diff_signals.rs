@@ -1,4 +1,5 @@
 //! Differential tests: signals.
+#![allow(clippy::unwrap_used)]
 use rvisor_tests::diff_test;
 
 diff_test!(sig_handler, "sig_handler");
