@@ -15,6 +15,7 @@ use crate::fs::procfs::new_procfs;
 use crate::fs::sysfs::new_sysfs;
 use crate::fs::tmpfs::Tmpfs;
 use crate::fs::vfs::Vfs;
+use crate::fs::vfs::MOUNT_FLAGS;
 use crate::fs::{FdTable, OpenFile};
 use crate::kernel::{Creds, ExitStatus, FsContext, Kernel, KernelConfig};
 use crate::tty::bridge::{Bridge, Console};
@@ -235,12 +236,13 @@ fn boot(
     let proc_dir = vfs
         .resolve(&root, &root, b"/proc", true)
         .map_err(|e| BootError::Mount("/proc", e))?;
-    vfs.mount_at(
+    vfs.mount_at_with_flags(
         &proc_dir,
         new_procfs(Arc::downgrade(&kernel), DEV_PROC),
         "proc",
         "proc",
         false,
+        MOUNT_FLAGS,
     )
     .map_err(|e| BootError::Mount("/proc", e))?;
     let pts_mount = |e| BootError::Mount("/dev/pts", e);
@@ -348,7 +350,7 @@ fn mount_standard(
         if sys.attr().map(|a| a.is_dir()).unwrap_or(false) {
             let tree = new_sysfs(DEV_SYS, crate::syscalls::process::ncpus())
                 .map_err(|e| BootError::Mount("/sys", e))?;
-            vfs.mount_at(&sys, tree, "sysfs", "sysfs", true)
+            vfs.mount_at_with_flags(&sys, tree, "sysfs", "sysfs", true, MOUNT_FLAGS)
                 .map_err(|e| BootError::Mount("/sys", e))?;
         }
     }

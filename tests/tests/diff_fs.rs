@@ -36,3 +36,4 @@ diff_test!(rename_flags, "rename_flags");
 diff_test!(tmpfile_link, "tmpfile_link");
 diff_test!(tee_pipes, "tee_pipes");
 diff_test!(fs_races, "fs_races");
+diff_test!(mount_flags, "mount_flags");

@@ -305,18 +305,21 @@ fn gate(
                 mode,
                 size,
                 readonly,
+                flags,
                 ..
-            } => vfs.mount_at(
+            } => vfs.mount_at_with_flags(
                 &at,
                 Tmpfs::new(DEV_EXTRA + i as u64, *mode, 0, 0, *size),
                 "tmpfs",
                 "tmpfs",
                 *readonly,
+                *flags,
             ),
             ExtraMount::Bind {
                 source,
                 dir,
                 readonly,
+                flags,
                 ..
             } => {
                 let sock = binds.next().ok_or("missing bind-mount gofer")?;
@@ -328,7 +331,14 @@ fn gate(
                 };
                 let inode =
                     inode.map_err(|e| format!("mount {}: gofer root: {e}", dest.display()))?;
-                vfs.mount_at(&at, inode, "9p", &source.to_string_lossy(), *readonly)
+                vfs.mount_at_with_flags(
+                    &at,
+                    inode,
+                    "9p",
+                    &source.to_string_lossy(),
+                    *readonly,
+                    *flags,
+                )
             }
         };
         res.map_err(|e| format!("mount {}: {e}", dest.display()))?;

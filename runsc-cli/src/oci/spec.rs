@@ -28,6 +28,8 @@ pub enum ExtraMount {
         size: Option<u64>,
         /// Mounted read-only.
         readonly: bool,
+        /// MS_NOSUID/MS_NODEV/MS_NOEXEC from the options.
+        flags: u64,
     },
     /// A read-only bind mount of a host directory (served by its own gofer).
     Bind {
@@ -39,6 +41,8 @@ pub enum ExtraMount {
         dir: bool,
         /// Mounted read-only (writes give EROFS).
         readonly: bool,
+        /// MS_NOSUID/MS_NODEV/MS_NOEXEC from the options.
+        flags: u64,
     },
 }
 
@@ -441,6 +445,7 @@ fn check_mount(
             source,
             dir: md.is_dir(),
             readonly: has("ro"),
+            flags: mount_flags(&opts),
         }));
     }
     match typ.as_str() {
@@ -481,10 +486,29 @@ fn check_mount(
                 mode: mode & 0o7777,
                 size,
                 readonly: has("ro"),
+                flags: mount_flags(&opts),
             }))
         }
         _ => bail!("{name} is not supported (rvisor supports proc, sysfs, tmpfs, devpts, mqueue, cgroup and bind mounts)"),
     }
+}
+
+/// The MS_NOSUID/MS_NODEV/MS_NOEXEC flags that mount options ask for (a
+/// later "suid", "dev" or "exec" undoes its "no" form, as with mount(8)).
+fn mount_flags(opts: &[String]) -> u64 {
+    let mut f = 0;
+    for o in opts {
+        match o.as_str() {
+            "nosuid" => f |= libc::MS_NOSUID,
+            "suid" => f &= !libc::MS_NOSUID,
+            "nodev" => f |= libc::MS_NODEV,
+            "dev" => f &= !libc::MS_NODEV,
+            "noexec" => f |= libc::MS_NOEXEC,
+            "exec" => f &= !libc::MS_NOEXEC,
+            _ => {}
+        }
+    }
+    f
 }
 
 /// What [`resolve_in_root`] creates when a component is missing.
@@ -848,19 +872,21 @@ mod tests {
                     dest: "/data".into(),
                     source: "/".into(),
                     dir: true,
-                    readonly: false
+                    readonly: false,
+                    flags: 0
                 },
                 ExtraMount::Bind {
                     dest: "/etc/hosts".into(),
                     source: std::fs::canonicalize(&host).expect("canonicalize"),
                     dir: false,
-                    readonly: true
+                    readonly: true,
+                    flags: 0
                 }
             ]
         );
         v["mounts"].as_array_mut().expect("array").pop();
         v["mounts"].as_array_mut().expect("array").pop();
-        v["mounts"].as_array_mut().expect("array").push(serde_json::json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755", "size=1m"]}));
+        v["mounts"].as_array_mut().expect("array").push(serde_json::json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755", "size=1m", "nosuid", "noexec"]}));
         let spec: Spec = serde_json::from_value(v).expect("parses");
         let plan = check(&spec, &d).expect("tmpfs");
         assert_eq!(
@@ -869,7 +895,8 @@ mod tests {
                 dest: "/run".into(),
                 mode: 0o755,
                 size: Some(1 << 20),
-                readonly: false
+                readonly: false,
+                flags: libc::MS_NOSUID | libc::MS_NOEXEC
             }]
         );
         let _ = std::fs::remove_dir_all(&d);

@@ -850,10 +850,17 @@ impl ProcFs {
             } else {
                 m.is_readonly()
             });
-            let opts = match m.fstype.as_str() {
-                "proc" | "sysfs" => format!("{rw},nosuid,nodev,noexec,relatime"),
-                _ => format!("{rw},relatime"),
-            };
+            let mut opts = rw.to_string();
+            for (bit, name) in [
+                (libc::MS_NOSUID, ",nosuid"),
+                (libc::MS_NODEV, ",nodev"),
+                (libc::MS_NOEXEC, ",noexec"),
+            ] {
+                if m.flags() & bit != 0 {
+                    opts.push_str(name);
+                }
+            }
+            opts.push_str(",relatime");
             let source = mangle(m.source.as_bytes());
             if info {
                 let parent = match &mountpoint {
@@ -2543,12 +2550,13 @@ mod tests {
         };
         let kernel = Kernel::new(vfs.clone(), config, "box".into());
         let proc_dir = vfs.resolve(&root, &root, b"/proc", true).ok()?;
-        vfs.mount_at(
+        vfs.mount_at_with_flags(
             &proc_dir,
             new_procfs(Arc::downgrade(&kernel), 0x30),
             "proc",
             "proc",
             false,
+            crate::fs::vfs::MOUNT_FLAGS,
         )
         .ok()?;
         let cwd = vfs.resolve(&root, &root, b"/work dir", true).ok()?;

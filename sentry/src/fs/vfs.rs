@@ -102,7 +102,12 @@ pub struct Mount {
     readonly: AtomicBool,
     /// Regular files open for writing through this mount.
     writers: AtomicUsize,
+    /// MS_NOSUID, MS_NODEV and MS_NOEXEC of this mount.
+    flags: AtomicU64,
 }
+
+/// The per-mount flags kept besides MS_RDONLY.
+pub const MOUNT_FLAGS: u64 = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
 
 impl Mount {
     /// A mount of `root` (on instance `sb`) attached at `mountpoint`.
@@ -123,6 +128,7 @@ impl Mount {
             sb,
             readonly: AtomicBool::new(readonly),
             writers: AtomicUsize::new(0),
+            flags: AtomicU64::new(0),
         })
     }
 
@@ -138,6 +144,7 @@ impl Mount {
             sb: SuperBlock::new(false),
             readonly: AtomicBool::new(false),
             writers: AtomicUsize::new(0),
+            flags: AtomicU64::new(0),
         })
     }
 
@@ -164,6 +171,32 @@ impl Mount {
     /// system instance is read-only.
     pub fn is_readonly(&self) -> bool {
         self.readonly.load(Ordering::SeqCst) || self.sb.is_readonly()
+    }
+
+    /// Its MS_NOSUID/MS_NODEV/MS_NOEXEC flags.
+    pub fn flags(&self) -> u64 {
+        self.flags.load(Ordering::SeqCst)
+    }
+
+    /// Replaces its MS_NOSUID/MS_NODEV/MS_NOEXEC flags (other bits are
+    /// ignored).
+    pub fn set_flags(&self, flags: u64) {
+        self.flags.store(flags & MOUNT_FLAGS, Ordering::SeqCst);
+    }
+
+    /// Set-user-id and set-group-id bits are ignored by execve here.
+    pub fn nosuid(&self) -> bool {
+        self.flags() & libc::MS_NOSUID != 0
+    }
+
+    /// Programs may not be executed (nor files mapped executable) here.
+    pub fn noexec(&self) -> bool {
+        self.flags() & libc::MS_NOEXEC != 0
+    }
+
+    /// Device files may not be opened here.
+    pub fn nodev(&self) -> bool {
+        self.flags() & libc::MS_NODEV != 0
     }
 
     /// The mount's own read-only flag (MNT_READONLY).
@@ -233,16 +266,18 @@ fn attached(table: &[Arc<Mount>], m: &Mount) -> bool {
 }
 
 /// A new mount of `m`'s file system instance showing `root`, with `m`'s
-/// read-only flag (Linux's `clone_mnt`).
+/// read-only and other per-mount flags (Linux's `clone_mnt`).
 fn clone_mount(m: &Mount, root: Arc<dyn Inode>, mountpoint: Option<MountPoint>) -> Arc<Mount> {
-    Mount::new(
+    let c = Mount::new(
         Dentry::new(root, Vec::new(), None),
         mountpoint,
         &m.fstype,
         &m.source,
         m.sb.clone(),
         m.mount_readonly(),
-    )
+    );
+    c.set_flags(m.flags());
+    c
 }
 
 /// The same inode: the same dentry, or the same (dev, ino).
@@ -372,6 +407,19 @@ impl Vfs {
         source: &str,
         readonly: bool,
     ) -> SysResult<()> {
+        self.mount_at_with_flags(at, root, fstype, source, readonly, 0)
+    }
+
+    /// [`Vfs::mount_at`] with MS_NOSUID/MS_NODEV/MS_NOEXEC `flags`.
+    pub fn mount_at_with_flags(
+        &self,
+        at: &Location,
+        root: Arc<dyn Inode>,
+        fstype: &str,
+        source: &str,
+        readonly: bool,
+        flags: u64,
+    ) -> SysResult<()> {
         let a = at.attr()?;
         // Like a bind mount on Linux: a directory only over a directory, a
         // non-directory only over a non-directory.
@@ -391,6 +439,7 @@ impl Vfs {
             SuperBlock::new(readonly),
             readonly,
         );
+        m.set_flags(flags);
         let mut v = self.mounts.write().map_err(|_| Errno::EIO)?;
         if v.len() >= MAX_MOUNTS {
             return Err(Errno::ENOSPC);
@@ -477,13 +526,14 @@ impl Vfs {
         Ok(())
     }
 
-    /// Sets the read-only flag of the mount `at` is the root of (a bind
-    /// remount). Making it read-only while files are open for writing
+    /// Sets the read-only and the MS_NOSUID/NODEV/NOEXEC flags of the mount
+    /// `at` is the root of (a bind remount). Making it read-only while files are open for writing
     /// through it is EBUSY; the file system instance is left as it is.
-    pub fn remount_mount(&self, at: &Location, readonly: bool) -> SysResult<()> {
+    pub fn remount_mount(&self, at: &Location, readonly: bool, flags: u64) -> SysResult<()> {
         self.check_mount_root(at)?;
         let _serial = self.mounts.write().map_err(|_| Errno::EIO)?;
         let m = &at.mount;
+        m.set_flags(flags);
         if readonly && !m.is_readonly() {
             m.readonly.store(true, Ordering::SeqCst);
             if m.writers.load(Ordering::SeqCst) > 0 {
@@ -1017,11 +1067,11 @@ mod tests {
         let b = at(&vfs, &root, "/b");
         assert!(Arc::ptr_eq(&t.mount.sb, &b.mount.sb));
         b.mount.get_write().unwrap();
-        assert_eq!(vfs.remount_mount(&b, true), Err(Errno::EBUSY));
+        assert_eq!(vfs.remount_mount(&b, true, 0), Err(Errno::EBUSY));
         // A writer on the bind mount does not stop the source's flag.
-        vfs.remount_mount(&t, true).unwrap();
+        vfs.remount_mount(&t, true, 0).unwrap();
         assert!(t.mount.is_readonly() && !b.mount.is_readonly());
-        vfs.remount_mount(&t, false).unwrap();
+        vfs.remount_mount(&t, false, 0).unwrap();
         // ... but it stops the file system going read-only.
         let ok = &mut || Ok(());
         assert_eq!(
@@ -1047,7 +1097,7 @@ mod tests {
         assert!(!b.mount.is_readonly());
         // Only a mount's root can be remounted.
         assert_eq!(
-            vfs.remount_mount(&at(&vfs, &root, "/plain"), true),
+            vfs.remount_mount(&at(&vfs, &root, "/plain"), true, 0),
             Err(Errno::EINVAL)
         );
     }

@@ -3,8 +3,8 @@
 //! execve (security/commoncap.c). The sandbox has one user namespace, so
 //! "capable" means the bit is in the effective set.
 //!
-//! File capabilities (`security.capability`) and set-user-id bits are not
-//! honoured by execve: a program never gains privilege from its file.
+//! File capabilities (`security.capability`) are not honoured by execve;
+//! set-user-id and set-group-id bits are (see `loader::exec_creds`).
 
 use crate::Errno;
 
@@ -217,7 +217,7 @@ impl Caps {
             ambient: sets.ambient & permitted & inheritable,
             securebits: 0,
         };
-        c.on_exec(uid, uid);
+        c.on_exec(uid, uid, false);
         c
     }
 
@@ -264,12 +264,16 @@ impl Caps {
         }
     }
 
-    /// The sets after execve of a program without file capabilities or
-    /// set-id bits by a process with real user `ruid` and effective user
-    /// `euid` (cap_bprm_creds_from_file): root gets its bounding and
-    /// inheritable sets (effective only if euid is 0) unless
-    /// SECBIT_NOROOT; everyone keeps the ambient set.
-    pub fn on_exec(&mut self, ruid: u32, euid: u32) {
+    /// The sets after execve of a program without file capabilities by a
+    /// process with real user `ruid` and effective user `euid` (after any
+    /// set-user-id bit took effect: `setid`) (cap_bprm_creds_from_file):
+    /// root gets its bounding and inheritable sets (effective only if euid
+    /// is 0) unless SECBIT_NOROOT; the ambient set is kept, unless the
+    /// exec changed ids.
+    pub fn on_exec(&mut self, ruid: u32, euid: u32, setid: bool) {
+        if setid {
+            self.ambient = 0;
+        }
         let mut permitted = 0;
         let mut effective = false;
         if self.securebits & SECBIT_NOROOT == 0 {
@@ -400,7 +404,7 @@ mod tests {
         c.set_keepcaps(1).unwrap();
         c.fix_setuid(ids(0, 0, 0), ids(1000, 1000, 1000));
         assert_eq!((c.permitted, c.effective), (CAP_FULL, 0));
-        c.on_exec(1000, 1000);
+        c.on_exec(1000, 1000, false);
         assert_eq!((c.permitted, c.effective), (0, 0));
     }
 
@@ -422,11 +426,11 @@ mod tests {
         let mut c = Caps::for_uid(0);
         c.bounding = bit(CHOWN) | bit(KILL);
         c.effective = 0;
-        c.on_exec(0, 0);
+        c.on_exec(0, 0, false);
         assert_eq!(c.permitted, bit(CHOWN) | bit(KILL));
         assert_eq!(c.effective, c.permitted);
         // Real root, effective user: permitted but not effective.
-        c.on_exec(0, 1000);
+        c.on_exec(0, 1000, false);
         assert_eq!((c.permitted, c.effective), (bit(CHOWN) | bit(KILL), 0));
     }
 
@@ -441,7 +445,7 @@ mod tests {
         // Ambient is cleared when root is left...
         assert_eq!(c.ambient, 0);
         c.raise_ambient(KILL as u64).unwrap();
-        c.on_exec(1000, 1000);
+        c.on_exec(1000, 1000, false);
         assert_eq!((c.permitted, c.effective), (bit(KILL), bit(KILL)));
     }
 

@@ -13,6 +13,7 @@ use crate::fs::vfs::Location;
 use crate::fs::{FileOps, OpenFile};
 use crate::kernel::signal::{SigAction, SIG_IGN};
 use crate::kernel::task::TaskCtx;
+use crate::kernel::Creds;
 use crate::mm::{self, page_down, page_up, Mm, Vma, VmaName, PAGE};
 use crate::platform::ptrace::{unmap_all_but_special, StubThread};
 use crate::{Errno, SysResult};
@@ -36,6 +37,8 @@ struct Image {
     path: Vec<u8>,
     /// The canonical path inside the sandbox (/proc/PID/maps).
     shown_path: Vec<u8>,
+    /// The exec raises privilege: AT_SECURE (set by [`exec_creds`]).
+    secure: bool,
 }
 
 fn read_at(f: &dyn FileOps, off: u64, len: usize) -> SysResult<Vec<u8>> {
@@ -82,7 +85,7 @@ fn open_exec_at(ctx: &TaskCtx, loc: Location, path: &[u8]) -> SysResult<Image> {
         .map_err(|_| Errno::EIO)?
         .creds
         .clone();
-    if !crate::syscalls::perm::may_exec(&creds, &attr) {
+    if !crate::syscalls::perm::may_exec(&creds, &attr) || loc.mount.noexec() {
         return Err(Errno::EACCES);
     }
     let file = loc.dentry.inode.clone().open(libc::O_RDONLY as u32)?;
@@ -94,7 +97,41 @@ fn open_exec_at(ctx: &TaskCtx, loc: Location, path: &[u8]) -> SysResult<Image> {
         loc,
         path: path.to_vec(),
         shown_path,
+        secure: false,
     })
+}
+
+/// The credentials after executing `img` (Linux's bprm_fill_uid and
+/// cap_bprm_creds_from_file): the file's set-user-id and set-group-id bits
+/// take effect unless its mount is nosuid or the process has
+/// no_new_privs; the saved and filesystem ids follow the effective ones;
+/// the capability sets are recomputed. Also whether the exec raises
+/// privilege (AT_SECURE).
+fn exec_creds(ctx: &TaskCtx, img: &Image) -> SysResult<(Creds, bool)> {
+    let attr = img.loc.attr()?;
+    let g = ctx.task.tg.inner.lock().map_err(|_| Errno::EIO)?;
+    let mut c = g.creds.clone();
+    let honour = !img.loc.mount.nosuid() && !g.no_new_privs;
+    drop(g);
+    let (old_euid, old_egid) = (c.euid, c.egid);
+    if honour && attr.mode & libc::S_ISUID != 0 {
+        c.euid = attr.uid;
+    }
+    if honour && attr.mode & libc::S_ISGID != 0 && attr.mode & libc::S_IXGRP != 0 {
+        c.egid = attr.gid;
+    }
+    let setid = c.euid != old_euid || c.egid != old_egid;
+    c.suid = c.euid;
+    c.fsuid = c.euid;
+    c.sgid = c.egid;
+    c.fsgid = c.egid;
+    let (ruid, euid) = (c.uid, c.euid);
+    c.caps.on_exec(ruid, euid, setid);
+    let secure = setid
+        || c.euid != c.uid
+        || c.egid != c.gid
+        || (c.uid != 0 && c.caps.permitted & !c.caps.ambient != 0);
+    Ok((c, secure))
 }
 
 struct Loaded {
@@ -346,7 +383,7 @@ pub fn execve_loc(
 
 fn execve_image(
     ctx: &mut TaskCtx,
-    img: Image,
+    mut img: Image,
     mut argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
     depth: u32,
@@ -406,7 +443,13 @@ fn execve_image(
         None => None,
     };
 
+    let (creds, secure) = exec_creds(ctx, &img)?;
+    img.secure = secure;
+
     // ---- point of no return ----
+    if let Ok(mut g) = ctx.task.tg.inner.lock() {
+        g.creds = creds;
+    }
     de_thread(ctx);
     new_address_space(ctx)?;
     let mut inner = mm::MmInner::default();
@@ -506,8 +549,6 @@ fn execve_image(
     if let Ok(mut g) = ctx.task.tg.inner.lock() {
         g.exe = Some(img.loc.clone());
         g.did_exec = true;
-        let (ruid, euid) = (g.creds.uid, g.creds.euid);
-        g.creds.caps.on_exec(ruid, euid);
     }
     Ok(())
 }
@@ -665,7 +706,7 @@ fn build_stack(
         (libc::AT_EUID, creds.euid as u64),
         (libc::AT_GID, creds.gid as u64),
         (libc::AT_EGID, creds.egid as u64),
-        (libc::AT_SECURE, 0),
+        (libc::AT_SECURE, u64::from(img.secure)),
         (libc::AT_RANDOM, strings_start + random_off as u64),
         (libc::AT_HWCAP2, hwcap2),
         (libc::AT_EXECFN, strings_start + execfn_off as u64),

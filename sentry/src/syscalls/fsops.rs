@@ -720,11 +720,16 @@ fn statfs_of(loc: &Location) -> Statfs {
         f_ffree: 1 << 19,
         f_namelen: 255,
         f_frsize: 4096,
-        f_flags: if loc.mount.is_readonly() {
-            libc::ST_RDONLY as i64
-        } else {
-            0
-        },
+        // Linux's flags_by_mnt: ST_VALID, relatime (every mount here), and
+        // the per-mount flags (MS_NOSUID/NODEV/NOEXEC equal ST_*).
+        f_flags: (libc::ST_RELATIME
+            | 0x20 // ST_VALID
+            | if loc.mount.is_readonly() {
+                libc::ST_RDONLY
+            } else {
+                0
+            }
+            | loc.mount.flags()) as i64,
         ..Default::default()
     }
 }

@@ -185,6 +185,12 @@ fn mmap_inner(
     if shared && prot & libc::PROT_WRITE as u32 != 0 && !file.writable() {
         return Err(Errno::EACCES);
     }
+    // No executable mappings of files on a noexec mount.
+    if prot & libc::PROT_EXEC as u32 != 0
+        && file.location.as_ref().is_some_and(|l| l.mount.noexec())
+    {
+        return Err(Errno::EPERM);
+    }
     off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
     let attr = file.ops.stat()?;
     let path = match &file.location {

@@ -25,8 +25,9 @@ const MS_MGC_VAL: u64 = 0xC0ED_0000;
 const MS_MGC_MSK: u64 = 0xFFFF_0000;
 /// Mount flags that only change propagation (no source, no type).
 const PROPAGATION: u64 = libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_SLAVE | libc::MS_UNBINDABLE;
-/// Per-mount flags accepted (and, apart from MS_RDONLY, not enforced: the
-/// sandbox has no devices or setuid programs of its own to guard).
+/// Per-mount flags accepted. MS_RDONLY, MS_NOSUID, MS_NODEV and
+/// MS_NOEXEC are kept and enforced; the atime and sync flags are accepted
+/// without effect.
 const ACCEPTED: u64 = libc::MS_RDONLY
     | libc::MS_NOSUID
     | libc::MS_NODEV
@@ -253,11 +254,11 @@ pub fn sys_mount(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let vfs = &kernel.vfs;
     // The order in which Linux's path_mount picks the operation.
     if flags & (libc::MS_REMOUNT | libc::MS_BIND) == libc::MS_REMOUNT | libc::MS_BIND {
-        vfs.remount_mount(&at, readonly)?;
+        vfs.remount_mount(&at, readonly, flags)?;
         return Ok(0);
     }
     if flags & libc::MS_REMOUNT != 0 {
-        return remount(ctx, &at, readonly, &data);
+        return remount(ctx, &at, readonly, flags, &data);
     }
     if flags & libc::MS_BIND != 0 {
         let from = source_location(ctx, source.as_deref())?;
@@ -308,7 +309,7 @@ pub fn sys_mount(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if !at.attr()?.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    vfs.mount_at(&at, root, name, &source, readonly)?;
+    vfs.mount_at_with_flags(&at, root, name, &source, readonly, flags)?;
     if let Some(ro) = sb_ro {
         // "ro"/"rw" in the data are the file system's, not the mount's.
         let new = vfs.cross_mounts(at);
@@ -327,7 +328,13 @@ fn source_location(ctx: &TaskCtx, source: Option<&[u8]>) -> SysResult<Location> 
 
 /// A remount without MS_BIND: the file system's options and read-only
 /// state, and the mount's read-only flag, change together.
-fn remount(ctx: &TaskCtx, at: &Location, readonly: bool, data: &[u8]) -> SysResult<u64> {
+fn remount(
+    ctx: &TaskCtx,
+    at: &Location,
+    readonly: bool,
+    flags: u64,
+    data: &[u8],
+) -> SysResult<u64> {
     let vfs = &ctx.kernel().vfs;
     vfs.check_mount_root(at)?;
     let root = at.mount.root.inode.clone();
@@ -358,6 +365,7 @@ fn remount(ctx: &TaskCtx, at: &Location, readonly: bool, data: &[u8]) -> SysResu
             _ => Ok(()),
         },
     )?;
+    at.mount.set_flags(flags);
     Ok(0)
 }
 
