@@ -29,14 +29,40 @@ pub fn new_sysfs(dev: u64, ncpus: usize) -> SysResult<Arc<dyn Inode>> {
         file(&topo, "core_id", format!("{n}\n").as_bytes())?;
         file(&topo, "physical_package_id", b"0\n")?;
     }
+    let nodes = mkdirs(&root, &["devices", "system", "node"])?;
+    for f in ["online", "possible", "has_cpu", "has_memory", "has_normal_memory"] {
+        file(&nodes, f, b"0\n")?;
+    }
     let node = mkdirs(&root, &["devices", "system", "node", "node0"])?;
     file(&node, "cpulist", range.as_bytes())?;
+    // libnuma reads the mask form; without it, it warns that /sys is not
+    // mounted.
+    file(&node, "cpumap", format!("{}\n", cpumap(ncpus)).as_bytes())?;
     let thp = mkdirs(&root, &["kernel", "mm", "transparent_hugepage"])?;
     file(&thp, "enabled", b"always madvise [never]\n")?;
     file(&thp, "hpage_pmd_size", b"2097152\n")?;
     mkdirs(&root, &["fs", "cgroup"])?;
     mkdirs(&root, &["class", "net"])?;
     Ok(root)
+}
+
+/// A CPU mask as sysfs prints one (`%*pb`): hexadecimal in 32-bit words,
+/// most significant first, separated by commas, as wide as `ncpus` bits.
+fn cpumap(ncpus: usize) -> String {
+    let ncpus = ncpus.max(1);
+    let words = ncpus.div_ceil(32);
+    let mut out = Vec::with_capacity(words);
+    for w in (0..words).rev() {
+        let bits = (ncpus - w * 32).min(32);
+        let value: u64 = (1u64 << bits) - 1;
+        if w == words - 1 {
+            let nibbles = bits.div_ceil(4);
+            out.push(format!("{value:0nibbles$x}"));
+        } else {
+            out.push(format!("{value:08x}"));
+        }
+    }
+    out.join(",")
 }
 
 fn mkdirs(root: &Arc<dyn Inode>, path: &[&str]) -> SysResult<Arc<dyn Inode>> {
@@ -62,6 +88,14 @@ fn file(dir: &Arc<dyn Inode>, name: &str, content: &[u8]) -> SysResult<()> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpumaps() {
+        assert_eq!(cpumap(2), "3");
+        assert_eq!(cpumap(8), "ff");
+        assert_eq!(cpumap(36), "f,ffffffff");
+        assert_eq!(cpumap(64), "ffffffff,ffffffff");
+    }
 
     #[test]
     fn cpu_files() {
