@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rvisor_syscalls::abi::{dirent64_reclen, encode_dirent64, Iovec, Siginfo, SI_KERNEL};
 
-use super::block_on;
+use super::block_on_events;
 use crate::fs::fdtable::FdTable;
 use crate::fs::inotify::{self, Inotify};
 use crate::fs::pipe::Pipe;
@@ -176,7 +176,7 @@ fn read_into_user(
         let r = if seekable || file.nonblocking() {
             file.ops.read(&mut buf[..want], at)
         } else {
-            block_on(ctx, &[file.ops.as_ref()], None, || {
+            block_on_events(ctx, &[file.ops.as_ref()], libc::POLLIN, None, || {
                 file.ops.read(&mut buf[..want], at)
             })
         };
@@ -297,7 +297,7 @@ fn write_from_user(
             let r = if seekable || file.nonblocking() {
                 file.ops.write(&data[sent..], at)
             } else {
-                block_on(ctx, &[file.ops.as_ref()], None, || {
+                block_on_events(ctx, &[file.ops.as_ref()], libc::POLLOUT, None, || {
                     file.ops.write(&data[sent..], at)
                 })
             };
