@@ -60,6 +60,9 @@ pub struct BootSpec {
     /// Allow starting processes from outside later
     /// ([`Kernel::spawn_process`], for `exec`).
     pub spawning: bool,
+    /// Serve internet sockets through host sockets in the network
+    /// namespace this process runs in (false: EAFNOSUPPORT).
+    pub inet: bool,
 }
 
 /// Settings of the first process beyond its command line.
@@ -217,6 +220,7 @@ fn boot(
         version: VERSION.into(),
         init_rlimits: spec.process.rlimits.clone(),
         init_no_new_privs: spec.process.no_new_privs,
+        inet: spec.inet,
     };
     let kernel = Kernel::new(vfs.clone(), config, spec.hostname);
     if let Some(d) = &spec.process.domainname {

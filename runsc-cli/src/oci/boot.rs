@@ -225,6 +225,7 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
         spawning: true,
         process: plan.process.clone(),
         console: sandbox_console,
+        inet: g.network.inet(),
     };
     let gate_sync = sync.clone();
     let gate: sboot::StartGate = Box::new(move |kernel: &Arc<Kernel>| {

@@ -20,6 +20,7 @@ use super::hooks;
 use super::spec::{self as specs, NetNs};
 use super::state::{self as states, ContainerDir, State, Status};
 use super::Globals;
+use crate::netns::Network;
 
 /// How long `delete --force` waits for a killed sandbox to go.
 const KILL_WAIT: Duration = Duration::from_secs(10);
@@ -519,8 +520,11 @@ fn spawn_boot(
     let sync_target = 3 + preserve_fds as i32;
     let cg_fds = cgroups::raw(cgroup_procs);
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
+    // --network=host: the sandbox stays in our namespace whatever the spec
+    // asks (its sockets are the host's).
+    let host_net = g.network == Network::Host;
     let join_net: Option<OwnedFd> = match netns {
-        NetNs::Join(p) => Some(
+        NetNs::Join(p) if !host_net => Some(
             std::fs::File::open(p)
                 .with_context(|| format!("opening the network namespace {}", p.display()))?
                 .into(),
@@ -528,7 +532,7 @@ fn spawn_boot(
         _ => None,
     };
     let join_raw = join_net.as_ref().map(|f| f.as_raw_fd());
-    let new_net = *netns == NetNs::New;
+    let new_net = *netns == NetNs::New && !host_net;
     let exe = std::env::current_exe().context("finding the rvisor binary")?;
     let mut c = Command::new(exe);
     c.args(g.args())
@@ -588,8 +592,12 @@ fn spawn_boot(
                 if libc::setns(fd, libc::CLONE_NEWNET) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-            } else if new_net && libc::unshare(libc::CLONE_NEWNET) < 0 {
-                return Err(std::io::Error::last_os_error());
+            } else if new_net {
+                if libc::unshare(libc::CLONE_NEWNET) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // As runc: a new namespace gets its loopback up.
+                crate::netns::loopback_up()?;
             }
             // The host pty becomes the sandbox process's controlling
             // terminal, so that its window-size changes reach it

@@ -2543,6 +2543,7 @@ mod tests {
             version: "#1 SMP rvisor".into(),
             init_rlimits: Vec::new(),
             init_no_new_privs: false,
+            inet: false,
         };
         let kernel = Kernel::new(vfs.clone(), config, "box".into());
         let proc_dir = vfs.resolve(&root, &root, b"/proc", true).ok()?;

@@ -51,6 +51,10 @@ pub struct KernelConfig {
     pub init_rlimits: Vec<(u32, u64, u64)>,
     /// The first process starts with no_new_privs set.
     pub init_no_new_privs: bool,
+    /// Internet sockets are served (through host sockets in the network
+    /// namespace the sandbox runs in); false: AF_INET/AF_INET6 are
+    /// EAFNOSUPPORT (`--network=none`).
+    pub inet: bool,
 }
 
 /// Credentials of a thread group.

@@ -10,6 +10,7 @@
 pub mod file;
 pub mod fsops;
 pub mod futex;
+pub mod inet;
 pub mod mem;
 pub mod misc;
 pub mod mount;
@@ -244,6 +245,8 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_recvmsg => net::sys_recvmsg,
         SYS_getsockopt => net::sys_getsockopt,
         SYS_setsockopt => net::sys_setsockopt,
+        SYS_sendmmsg => net::sys_sendmmsg,
+        SYS_recvmmsg => net::sys_recvmmsg,
         SYS_sendfile => transfer::sys_sendfile,
         SYS_copy_file_range => transfer::sys_copy_file_range,
         SYS_splice => transfer::sys_splice,
