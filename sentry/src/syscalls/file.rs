@@ -27,7 +27,7 @@ const DIRECT_MIN: u64 = 64 << 10;
 /// zeroing than the copy itself. Taken out of the thread-local slot for the
 /// duration of one call (a nested call gets a fresh one) and put back when
 /// dropped; its contents are always overwritten before use.
-struct IoBuf {
+pub(crate) struct IoBuf {
     buf: Vec<u8>,
     len: usize,
 }
@@ -38,7 +38,7 @@ thread_local! {
 
 impl IoBuf {
     /// A buffer of `len` bytes (at most [`CHUNK`]).
-    fn take(len: usize) -> IoBuf {
+    pub(crate) fn take(len: usize) -> IoBuf {
         let mut buf = IO_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
         if buf.len() < len {
             buf.resize(len, 0);
@@ -46,7 +46,7 @@ impl IoBuf {
         IoBuf { buf, len }
     }
 
-    fn as_mut(&mut self) -> &mut [u8] {
+    pub(crate) fn as_mut(&mut self) -> &mut [u8] {
         &mut self.buf[..self.len]
     }
 }

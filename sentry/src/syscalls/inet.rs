@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use rvisor_syscalls::abi::{Siginfo, SI_KERNEL};
 
-use super::file::{install, read_iovecs, user_prefix, UIO_MAXIOV};
+use super::file::{install, read_iovecs, user_prefix, IoBuf, UIO_MAXIOV};
 use crate::fs::OpenFile;
 use crate::kernel::task::{TaskCtx, ERESTARTSYS};
 use crate::net::control;
@@ -310,25 +310,25 @@ impl Iov {
         self.v.iter().fold(0u64, |s, (_, l)| s.saturating_add(*l))
     }
 
-    /// Reads the next up to `max` bytes (EFAULT on an unreadable byte).
-    fn next_chunk(&mut self, ctx: &TaskCtx, max: usize) -> SysResult<Vec<u8>> {
-        let mut out = Vec::new();
-        while out.len() < max && self.idx < self.v.len() {
+    /// Reads the next bytes into `out` (as many as fit); how many (EFAULT
+    /// on an unreadable byte).
+    fn next_chunk(&mut self, ctx: &TaskCtx, out: &mut [u8]) -> SysResult<usize> {
+        let mut done = 0usize;
+        while done < out.len() && self.idx < self.v.len() {
             let (base, len) = self.v[self.idx];
             let left = len - self.off;
-            let n = left.min((max - out.len()) as u64) as usize;
+            let n = left.min((out.len() - done) as u64) as usize;
             if n > 0 {
-                let start = out.len();
-                out.resize(start + n, 0);
-                ctx.read_into(base.wrapping_add(self.off), &mut out[start..])?;
+                ctx.read_into(base.wrapping_add(self.off), &mut out[done..done + n])?;
             }
+            done += n;
             self.off += n as u64;
             if self.off >= len {
                 self.idx += 1;
                 self.off = 0;
             }
         }
-        Ok(out)
+        Ok(done)
     }
 
     /// How many bytes from the start can be written without a fault (a
@@ -409,13 +409,12 @@ fn send_iov(
     let host_flags = flags & !(libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL);
     let mut sent = 0u64;
     let mut first = true;
+    let mut io = IoBuf::take((total as usize).min(MAX_MSG));
+    let buf = io.as_mut();
     loop {
-        let chunk = match iov.next_chunk(ctx, MAX_MSG) {
-            Ok(c) => c,
-            Err(e) if sent > 0 => {
-                let _ = e;
-                return Ok(sent);
-            }
+        let chunk = match iov.next_chunk(ctx, buf) {
+            Ok(n) => &buf[..n],
+            Err(_) if sent > 0 => return Ok(sent),
             Err(e) => return Err(e),
         };
         let mut done = 0usize;
@@ -488,15 +487,14 @@ fn recv_iov(
     let b = Block::new(nonblock, s.timeouts().rcv);
     let host_flags =
         flags & (libc::MSG_OOB | libc::MSG_PEEK | libc::MSG_TRUNC | libc::MSG_ERRQUEUE);
-    let mut buf = vec![0u8; cap];
+    let mut io = IoBuf::take(cap);
+    let buf = io.as_mut();
     let events = if flags & libc::MSG_OOB != 0 {
         libc::POLLPRI
     } else {
         libc::POLLIN
     };
-    let first = wait_ready(ctx, s, events, b, || {
-        s.recv(&mut buf, control_cap, host_flags)
-    })?;
+    let first = wait_ready(ctx, s, events, b, || s.recv(buf, control_cap, host_flags))?;
     // A stream's MSG_TRUNC discards the bytes without copying them.
     let discard = stream && flags & libc::MSG_TRUNC != 0;
     let mut got = first.len.min(cap);
