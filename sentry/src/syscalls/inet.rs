@@ -362,16 +362,22 @@ impl Iov {
         Ok(total)
     }
 
-    /// Writes `data` across the iovecs from the start.
-    fn scatter(&self, ctx: &TaskCtx, data: &[u8]) -> SysResult<()> {
+    /// Writes `data` across the iovecs, starting `at` bytes in.
+    fn scatter_at(&self, ctx: &TaskCtx, at: u64, data: &[u8]) -> SysResult<()> {
+        let mut skip = at;
         let mut off = 0usize;
         for &(base, len) in &self.v {
             if off >= data.len() {
                 break;
             }
-            let n = (len as usize).min(data.len() - off);
-            ctx.write_bytes(base, &data[off..off + n])?;
+            if skip >= len {
+                skip -= len;
+                continue;
+            }
+            let n = ((len - skip) as usize).min(data.len() - off);
+            ctx.write_bytes(base + skip, &data[off..off + n])?;
             off += n;
+            skip = 0;
         }
         Ok(())
     }
@@ -461,9 +467,10 @@ struct Got {
     flags: i32,
 }
 
-/// Receives into `iov`. MSG_WAITALL on a stream keeps receiving until the
-/// buffer is full, the peer is done, or a signal/timeout/error (then the
-/// count so far).
+/// Receives into `iov`. MSG_WAITALL on a stream keeps receiving (a
+/// window of at most [`MAX_MSG`] bytes at a time) until the buffer is
+/// full, the peer is done, or a signal/timeout/error (then the count so
+/// far).
 fn recv_iov(
     ctx: &TaskCtx,
     f: &OpenFile,
@@ -476,50 +483,70 @@ fn recv_iov(
         return Err(Errno::EOPNOTSUPP);
     }
     let stream = s.kind == libc::SOCK_STREAM;
-    let want = iov.total().min(MAX_MSG as u64);
-    let cap = if want > 0 {
-        iov.writable(ctx, want)? as usize
+    let total = iov.total().min(super::file::MAX_RW_COUNT);
+    let avail = if total > 0 {
+        iov.writable(ctx, total)?
     } else {
         0
     };
+    let mut window = avail.min(MAX_MSG as u64) as usize;
     let nonblock =
         f.nonblocking() || flags & (libc::MSG_DONTWAIT | libc::MSG_OOB | libc::MSG_ERRQUEUE) != 0;
     let b = Block::new(nonblock, s.timeouts().rcv);
     let host_flags =
         flags & (libc::MSG_OOB | libc::MSG_PEEK | libc::MSG_TRUNC | libc::MSG_ERRQUEUE);
-    let mut io = IoBuf::take(cap);
+    let mut io = IoBuf::take(window);
     let buf = io.as_mut();
     let events = if flags & libc::MSG_OOB != 0 {
         libc::POLLPRI
     } else {
         libc::POLLIN
     };
-    let first = wait_ready(ctx, s, events, b, || s.recv(buf, control_cap, host_flags))?;
-    // A stream's MSG_TRUNC discards the bytes without copying them.
-    let discard = stream && flags & libc::MSG_TRUNC != 0;
-    let mut got = first.len.min(cap);
-    let mut ret = first.len as u64;
-    if stream
+    let first = wait_ready(ctx, s, events, b, || {
+        s.recv(&mut buf[..window], control_cap, host_flags)
+    })?;
+    let mut got = first.len.min(window);
+    let waitall = stream
         && flags & libc::MSG_WAITALL != 0
         && flags & (libc::MSG_PEEK | libc::MSG_TRUNC) == 0
-        && first.len > 0
-    {
-        while got < cap {
+        && first.len > 0;
+    if !waitall {
+        // A stream's MSG_TRUNC discards the bytes without copying them.
+        if !(stream && flags & libc::MSG_TRUNC != 0) {
+            iov.scatter_at(ctx, 0, &buf[..got])?;
+        }
+        return Ok(Got {
+            ret: first.len as u64,
+            from: first.from,
+            control: first.control,
+            flags: first.flags,
+        });
+    }
+    let mut done = 0u64;
+    loop {
+        let mut ended = false;
+        while got < window {
             let r = wait_ready(ctx, s, libc::POLLIN, b, || {
-                s.recv(&mut buf[got..], 0, host_flags)
+                s.recv(&mut buf[got..window], 0, host_flags)
             });
             match r {
-                Ok(r) if r.len > 0 => got += r.len.min(cap - got),
-                _ => break,
+                Ok(r) if r.len > 0 => got += r.len.min(window - got),
+                _ => {
+                    ended = true;
+                    break;
+                }
             }
         }
-        ret = got as u64;
-    }
-    if !discard {
-        iov.scatter(ctx, &buf[..got])?;
+        iov.scatter_at(ctx, done, &buf[..got])?;
+        done += got as u64;
+        if ended || done >= avail {
+            break;
+        }
+        window = (avail - done).min(MAX_MSG as u64) as usize;
+        got = 0;
     }
     Ok(Got {
-        ret,
+        ret: done,
         from: first.from,
         control: first.control,
         flags: first.flags,
