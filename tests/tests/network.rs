@@ -178,3 +178,32 @@ fn default_network_has_only_loopback() {
         show("rvisor do", &out)
     );
 }
+
+/// /proc/net shows the sandbox's namespace: its interfaces (only `lo`)
+/// and the listening socket the workload opened; without a network there
+/// is no /proc/net.
+#[test]
+fn proc_net_shows_the_sandboxs_namespace() {
+    let code = "import socket\n\
+                s = socket.socket()\n\
+                s.bind(('127.0.0.1', 0))\n\
+                s.listen()\n\
+                port = s.getsockname()[1]\n\
+                rows = [l.split() for l in open('/proc/net/tcp').read().splitlines()[1:]]\n\
+                print('listener listed:', any(r[1] == '0100007F:%04X' % port and r[3] == '0A' for r in rows))\n\
+                devs = [l.split(':')[0].strip() for l in open('/proc/net/dev').read().splitlines()[2:]]\n\
+                print('interfaces:', devs)\n";
+    let out = rvisor(&[], &["python3", "-c", code]);
+    assert_rvisor_exited(&out, "/proc/net");
+    assert_eq!(
+        stdout(&out),
+        "listener listed: True\ninterfaces: ['lo']\n",
+        "{}",
+        show("rvisor do", &out)
+    );
+    let out = rvisor(
+        &["--network=none"],
+        &["sh", "-c", "test -e /proc/net || echo none"],
+    );
+    assert_eq!(stdout(&out), "none\n", "{}", show("rvisor do", &out));
+}
