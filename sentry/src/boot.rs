@@ -222,6 +222,14 @@ fn boot(
         init_no_new_privs: spec.process.no_new_privs,
         inet: spec.inet,
     };
+    if spec.inet {
+        // Routing netlink requests of the workload go to a host socket
+        // opened now, in the sandbox's network namespace: the sentry's
+        // seccomp filter allows no netlink socket later.
+        if let Err(e) = crate::net::netlink::open_host() {
+            tracing::warn!("no routing netlink for the workload: {e}");
+        }
+    }
     let kernel = Kernel::new(vfs.clone(), config, spec.hostname);
     if let Some(d) = &spec.process.domainname {
         if let Ok(mut g) = kernel.domainname.lock() {

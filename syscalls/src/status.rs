@@ -29,7 +29,7 @@ const ARCH_PRCTL_NOTE: &str = "ARCH_SET_FS ARCH_GET_FS only";
 /// What the sentry supports of the xattr calls.
 const XATTR_NOTE: &str = "user. trusted. security. on tmpfs and the overlay (copy-up carries them); user. trusted. of host files through the gofer; system. (ACLs) and other namespaces EOPNOTSUPP";
 /// What the sentry supports of `socket`.
-const SOCKET_NOTE: &str = "AF_UNIX stream, datagram and seqpacket in the sentry; AF_INET/AF_INET6 TCP and UDP through host sockets the sentry owns in the sandbox's network namespace (--network=none: EAFNOSUPPORT), raw sockets EPERM, other internet types ESOCKTNOSUPPORT/EPROTONOSUPPORT; other families EAFNOSUPPORT";
+const SOCKET_NOTE: &str = "AF_UNIX stream, datagram and seqpacket in the sentry; AF_INET/AF_INET6 TCP and UDP through host sockets the sentry owns in the sandbox's network namespace, raw sockets EPERM, other internet types ESOCKTNOSUPPORT/EPROTONOSUPPORT; AF_NETLINK NETLINK_ROUTE for reading the configuration (changes EPERM, no multicast groups); with --network=none internet and netlink sockets EAFNOSUPPORT; other families EAFNOSUPPORT";
 /// What the sentry supports of socket options.
 const SOCKOPT_NOTE: &str = "AF_UNIX: SOL_SOCKET SO_TYPE SO_DOMAIN SO_PROTOCOL SO_ERROR SO_ACCEPTCONN SO_RCVBUF SO_SNDBUF SO_PEERCRED; internet sockets: an allowlist of SOL_SOCKET (SO_RCVTIMEO/SO_SNDTIMEO kept by the sentry), IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP (TCP_INFO read) and IPPROTO_UDP options set on the host socket; options needing CAP_NET_ADMIN/CAP_NET_RAW EPERM; others ENOPROTOOPT";
 /// What the sentry supports of sendmsg.

@@ -207,3 +207,55 @@ fn proc_net_shows_the_sandboxs_namespace() {
     );
     assert_eq!(stdout(&out), "none\n", "{}", show("rvisor do", &out));
 }
+
+/// Routing netlink reads the sandbox's configuration (`ip addr` shows
+/// loopback only, `if_nameindex` too); changing it is refused as for an
+/// unprivileged process, and event subscriptions are not offered; without
+/// a network there is no netlink.
+#[test]
+fn netlink_reads_the_configuration_and_refuses_changes() {
+    let out = rvisor(&[], &["ip", "-o", "addr"]);
+    assert_rvisor_exited(&out, "ip addr");
+    let o = stdout(&out);
+    assert!(
+        o.lines().count() == 2
+            && o.contains("1: lo    inet 127.0.0.1/8")
+            && o.contains("1: lo    inet6 ::1/128"),
+        "{}",
+        show("ip -o addr", &out)
+    );
+    let out = rvisor(&[], &["ip", "link", "set", "lo", "down"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show("ip link set", &out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"),
+        "{}",
+        show("ip link set", &out)
+    );
+    let code = "import socket\n\
+                print(socket.if_nameindex())\n\
+                s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)\n\
+                try:\n\
+                \x20   s.bind((0, 1))\n\
+                \x20   print('subscribed')\n\
+                except OSError as e:\n\
+                \x20   print('bind to a group:', e.errno)\n";
+    let out = rvisor(&[], &["python3", "-c", code]);
+    assert_eq!(
+        stdout(&out),
+        format!("[(1, 'lo')]\nbind to a group: {}\n", libc::EPERM),
+        "{}",
+        show("rvisor do", &out)
+    );
+    let code = "import socket\n\
+                try:\n\
+                \x20   socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)\n\
+                except OSError as e:\n\
+                \x20   print(e.errno)\n";
+    let out = rvisor(&["--network=none"], &["python3", "-c", code]);
+    assert_eq!(
+        stdout(&out),
+        format!("{}\n", libc::EAFNOSUPPORT),
+        "{}",
+        show("rvisor do", &out)
+    );
+}

@@ -599,19 +599,24 @@ pub fn recvfrom(ctx: &TaskCtx, f: &OpenFile, s: &InetSocket, a: [u64; 6]) -> Sys
     Ok(g.ret)
 }
 
-/// A user msghdr: (name, namelen, iov, iovlen, control, controllen).
-struct MsgHdr {
-    name: u64,
-    namelen: i32,
-    iov: Vec<(u64, u64)>,
-    control: u64,
-    controllen: u64,
+/// A user msghdr, checked.
+pub(crate) struct MsgHdr {
+    /// msg_name.
+    pub name: u64,
+    /// msg_namelen (0 without a name, at most a sockaddr_storage).
+    pub namelen: i32,
+    /// The iovecs (base, length).
+    pub iov: Vec<(u64, u64)>,
+    /// msg_control.
+    pub control: u64,
+    /// msg_controllen.
+    pub controllen: u64,
 }
 
 /// Reads and checks a msghdr as Linux's `copy_msghdr_from_user`: more
 /// than UIO_MAXIOV iovecs is EMSGSIZE, a negative name length EINVAL, a
 /// longer one is cut to a sockaddr_storage.
-fn read_msghdr(ctx: &TaskCtx, addr: u64) -> SysResult<MsgHdr> {
+pub(crate) fn read_msghdr(ctx: &TaskCtx, addr: u64) -> SysResult<MsgHdr> {
     let b = ctx.read_bytes(addr, 56)?;
     let w = |i: usize| u64::from_ne_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
     let name = w(0);

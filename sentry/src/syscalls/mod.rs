@@ -15,6 +15,7 @@ pub mod mem;
 pub mod misc;
 pub mod mount;
 pub mod net;
+pub mod netlink;
 pub mod notify;
 pub mod path;
 pub mod perm;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::file::{files, install};
 use super::inet::{self, inet_of};
+use super::netlink::{self as nl, netlink_of};
 use super::path::fs_ctx;
 use super::{block_on, perm};
 use crate::fs::OpenFile;
@@ -34,6 +35,18 @@ macro_rules! on_inet {
             if let Some($s) = inet_of(&$f) {
                 return $body;
             }
+        }
+    };
+}
+
+/// Like `on_inet!`, for routing netlink sockets.
+macro_rules! on_netlink {
+    ($ctx:expr, $fd:expr, |$f:ident, $s:ident| $body:expr) => {
+        let file = files($ctx)?.get($fd)?;
+        if let Some($s) = netlink_of(&file) {
+            let $f: &OpenFile = &file;
+            let _ = $f;
+            return $body;
         }
     };
 }
@@ -87,6 +100,9 @@ pub fn sys_socket(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let family = a[0] as i32;
     if is_inet(ctx, family) {
         return inet::socket(ctx, family, a[1] as i32, a[2] as i32);
+    }
+    if family == libc::AF_NETLINK && ctx.kernel().config.inet {
+        return nl::socket(ctx, a[1] as i32, a[2] as i32);
     }
     if family != libc::AF_UNIX {
         // Linux checks the type flags and range before it finds no such
@@ -210,6 +226,12 @@ pub fn sys_bind(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         a[1],
         a[2] as i32
     ));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::bind(
+        ctx,
+        s,
+        a[1],
+        a[2] as i32
+    ));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     if s.name().is_some() {
         return Err(Errno::EINVAL);
@@ -222,6 +244,7 @@ pub fn sys_bind(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// listen.
 pub fn sys_listen(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     on_inet!(ctx, a[0] as i32, |_f, s| inet::listen(s, a[1] as i32));
+    on_netlink!(ctx, a[0] as i32, |_f, _s| Err(Errno::EOPNOTSUPP));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     s.listen(a[1] as i32)?;
     Ok(0)
@@ -232,6 +255,12 @@ pub fn sys_connect(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     on_inet!(ctx, a[0] as i32, |f, s| inet::connect(
         ctx,
         &f,
+        s,
+        a[1],
+        a[2] as i32
+    ));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::connect(
+        ctx,
         s,
         a[1],
         a[2] as i32
@@ -278,6 +307,7 @@ fn do_accept(ctx: &TaskCtx, a: [u64; 6], flags: i32) -> SysResult<u64> {
     on_inet!(ctx, a[0] as i32, |f, s| inet::accept(
         ctx, &f, s, a[1], a[2], flags
     ));
+    on_netlink!(ctx, a[0] as i32, |_f, _s| Err(Errno::EOPNOTSUPP));
     if flags & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -314,6 +344,9 @@ pub fn sys_getsockname(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     on_inet!(ctx, a[0] as i32, |_f, s| inet::name(
         ctx, s, false, a[1], a[2]
     ));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::name(
+        ctx, s, false, a[1], a[2]
+    ));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     write_addr(ctx, s.name().as_ref(), a[1], a[2])?;
     Ok(0)
@@ -324,6 +357,7 @@ pub fn sys_getpeername(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     on_inet!(ctx, a[0] as i32, |_f, s| inet::name(
         ctx, s, true, a[1], a[2]
     ));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::name(ctx, s, true, a[1], a[2]));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     let n = s.peer_name()?;
     write_addr(ctx, n.as_ref(), a[1], a[2])?;
@@ -333,6 +367,7 @@ pub fn sys_getpeername(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// shutdown.
 pub fn sys_shutdown(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     on_inet!(ctx, a[0] as i32, |_f, s| inet::shutdown(s, a[1] as i32));
+    on_netlink!(ctx, a[0] as i32, |_f, _s| Err(Errno::EOPNOTSUPP));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     s.shutdown(a[1] as i32)?;
     Ok(0)
@@ -407,6 +442,7 @@ fn send_common(
 /// sendto.
 pub fn sys_sendto(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     on_inet!(ctx, a[0] as i32, |f, s| inet::sendto(ctx, &f, s, a));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::sendto(ctx, s, a));
     let len = (a[2] as usize).min(MAX_MSG);
     let data = ctx.read_bytes(a[1], len)?;
     let to = if a[4] != 0 {
@@ -449,6 +485,7 @@ fn recv_common(ctx: &TaskCtx, fd: i32, len: usize, flags: i32) -> SysResult<Got>
 /// recvfrom.
 pub fn sys_recvfrom(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     on_inet!(ctx, a[0] as i32, |f, s| inet::recvfrom(ctx, &f, s, a));
+    on_netlink!(ctx, a[0] as i32, |f, s| nl::recvfrom(ctx, f, s, a));
     let flags = a[3] as i32;
     let Got {
         data, full, from, ..
@@ -491,6 +528,12 @@ pub fn sys_sendmsg(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     on_inet!(ctx, a[0] as i32, |f, s| inet::sendmsg(
         ctx,
         &f,
+        s,
+        a[1],
+        a[2] as i32
+    ));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::sendmsg(
+        ctx,
         s,
         a[1],
         a[2] as i32
@@ -540,6 +583,13 @@ pub fn sys_recvmsg(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     on_inet!(ctx, a[0] as i32, |f, s| inet::recvmsg(
         ctx,
         &f,
+        s,
+        a[1],
+        a[2] as i32
+    ));
+    on_netlink!(ctx, a[0] as i32, |f, s| nl::recvmsg(
+        ctx,
+        f,
         s,
         a[1],
         a[2] as i32
@@ -619,6 +669,7 @@ pub fn sys_recvmsg(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// getsockopt (SOL_SOCKET basics).
 pub fn sys_getsockopt(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     on_inet!(ctx, a[0] as i32, |_f, s| inet::getsockopt(ctx, s, a));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::getsockopt(ctx, s, a));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     if a[1] as i32 != libc::SOL_SOCKET {
         return Err(Errno::ENOPROTOOPT);
@@ -653,6 +704,7 @@ pub fn sys_getsockopt(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 /// setsockopt (buffer sizes; other options ENOPROTOOPT).
 pub fn sys_setsockopt(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     on_inet!(ctx, a[0] as i32, |_f, s| inet::setsockopt(ctx, s, a));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::setsockopt(ctx, s, a));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     if a[1] as i32 != libc::SOL_SOCKET {
         return Err(Errno::ENOPROTOOPT);
