@@ -30,11 +30,11 @@ pub const NLMSG_HDRLEN: usize = 16;
 pub const SOCKADDR_NL_LEN: usize = 12;
 /// Most bytes one request datagram may have.
 pub const MAX_REQUEST: usize = 64 << 10;
-/// Most reply bytes one request may queue (a dump of a very large
-/// configuration is cut there, ending in NLMSG_DONE as usual).
-const MAX_REPLY: usize = 16 << 20;
-/// Most reply bytes queued on one socket before older ones must be read.
-const MAX_QUEUED: usize = 32 << 20;
+/// Most reply bytes one request may queue, and most queued on one
+/// socket (or its receive buffer size if larger). Replies that do not fit
+/// are dropped and the socket reports ENOBUFS once its queue is read, as
+/// a Linux netlink socket reports an overrun.
+const MAX_QUEUED: usize = 8 << 20;
 /// Host receive buffer per reply datagram (dump batches are smaller).
 const HOST_DGRAM: usize = 64 << 10;
 
@@ -108,7 +108,9 @@ impl HostRoute {
     /// Passes one request message to the host and returns the reply
     /// datagrams (until NLMSG_DONE/NLMSG_ERROR of a dump, or until the
     /// host has nothing more: rtnetlink answers synchronously).
-    fn exchange(&self, msg: &[u8]) -> SysResult<Vec<Vec<u8>>> {
+    /// The second value is true when the replies were cut at
+    /// [`MAX_QUEUED`] bytes.
+    fn exchange(&self, msg: &[u8]) -> SysResult<(Vec<Vec<u8>>, bool)> {
         let fd = self.fd.lock().map_err(|_| Errno::EIO)?;
         let raw = fd.as_raw_fd();
         let mut buf = vec![0u8; HOST_DGRAM];
@@ -141,11 +143,14 @@ impl HostRoute {
             let end = ends_exchange(&d);
             total += n;
             out.push(d);
-            if end || total >= MAX_REPLY {
+            if end {
                 break;
             }
+            if total >= MAX_QUEUED {
+                return Ok((out, true));
+            }
         }
-        Ok(out)
+        Ok((out, false))
     }
 }
 
@@ -189,6 +194,8 @@ struct State {
     rx_bytes: usize,
     rcvbuf: usize,
     sndbuf: usize,
+    /// Replies were dropped: the next receive on an empty queue is ENOBUFS.
+    overrun: bool,
 }
 
 /// A NETLINK_ROUTE socket of the workload.
@@ -219,6 +226,7 @@ impl NetlinkSocket {
                 rx_bytes: 0,
                 rcvbuf: crate::net::unix::DEFAULT_BUF,
                 sndbuf: crate::net::unix::DEFAULT_BUF,
+                overrun: false,
             }),
             queue: WaitQueue::new(),
             ino,
@@ -285,6 +293,7 @@ impl NetlinkSocket {
 
     fn push(&self, st: &mut State, d: Vec<u8>) -> bool {
         if st.rx_bytes + d.len() > MAX_QUEUED.max(st.rcvbuf) {
+            st.overrun = true;
             return false;
         }
         st.rx_bytes += d.len();
@@ -316,6 +325,7 @@ impl NetlinkSocket {
             let msg = &data[off..off + len];
             let ty = nl_u16(msg, 4);
             let flags = nl_u16(msg, 6);
+            let mut cut = false;
             let replies = if flags & NLM_F_REQUEST == 0 || ty < NLMSG_MIN_TYPE {
                 // Not a request, or a control message: nothing to do;
                 // acknowledged if asked.
@@ -327,7 +337,8 @@ impl NetlinkSocket {
             } else if read_only(ty) {
                 let mut m = msg.to_vec();
                 m[12..16].copy_from_slice(&0u32.to_ne_bytes());
-                let mut r = host.exchange(&m)?;
+                let (mut r, c) = host.exchange(&m)?;
+                cut = c;
                 for d in &mut r {
                     set_port(d, port);
                 }
@@ -337,6 +348,7 @@ impl NetlinkSocket {
             };
             {
                 let mut st = self.st()?;
+                st.overrun |= cut;
                 for d in replies {
                     if !self.push(&mut st, d) {
                         break;
@@ -350,9 +362,14 @@ impl NetlinkSocket {
     }
 
     /// Receives one datagram into `buf` (truncated to it; its whole
-    /// length second). EAGAIN when none is queued.
+    /// length second). EAGAIN when none is queued; ENOBUFS once after
+    /// replies were dropped.
     pub fn recv(&self, buf: &mut [u8], peek: bool) -> SysResult<Received> {
         let mut st = self.st()?;
+        if st.rx.is_empty() && st.overrun {
+            st.overrun = false;
+            return Err(Errno::ENOBUFS);
+        }
         let d = st.rx.front().ok_or(Errno::EAGAIN)?;
         let n = d.len().min(buf.len());
         buf[..n].copy_from_slice(&d[..n]);
@@ -424,7 +441,10 @@ impl FileOps for NetlinkSocket {
         self.send(buf, tgid)
     }
     fn poll(&self) -> u32 {
-        let ready = self.st().map(|s| !s.rx.is_empty()).unwrap_or(false);
+        let ready = self
+            .st()
+            .map(|s| !s.rx.is_empty() || s.overrun)
+            .unwrap_or(false);
         poll::OUT | if ready { poll::IN } else { 0 }
     }
     fn wait_queue(&self) -> Option<&WaitQueue> {
