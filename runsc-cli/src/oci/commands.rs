@@ -523,6 +523,14 @@ fn spawn_boot(
     // --network=host: the sandbox stays in our namespace whatever the spec
     // asks (its sockets are the host's).
     let host_net = g.network == Network::Host;
+    if host_net && *netns != NetNs::Host {
+        // A network hook (docker's) configures the namespace of the
+        // sandbox's pid, which is now the host's.
+        tracing::warn!(
+            "--network=host: the spec's network namespace is not used; the sandbox runs in \
+             the host's (use the engine's host network mode, e.g. docker run --network=host)"
+        );
+    }
     let join_net: Option<OwnedFd> = match netns {
         NetNs::Join(p) if !host_net => Some(
             std::fs::File::open(p)
