@@ -44,6 +44,8 @@ static void glibc_view(void) {
 static void raw_dump(void) {
     report("socket(AF_NETLINK, SOCK_STREAM)", socket(AF_NETLINK, SOCK_STREAM, NETLINK_ROUTE));
     report("socket(AF_NETLINK, SOCK_RAW, 99)", socket(AF_NETLINK, SOCK_RAW, 99));
+    int sv[2];
+    report("socketpair(AF_NETLINK)", socketpair(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, sv));
     int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     CHECK(s >= 0);
     int v;

@@ -128,6 +128,11 @@ pub fn sys_socketpair(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         inet::check_type(a[1] as i32, a[2] as i32)?;
         return Err(Errno::EOPNOTSUPP);
     }
+    if a[0] as i32 == libc::AF_NETLINK && ctx.kernel().config.inet {
+        // Nor does netlink.
+        nl::check_type(a[1] as i32, a[2] as i32)?;
+        return Err(Errno::EOPNOTSUPP);
+    }
     let (kind, nb, ce) = type_flags(a[1] as i32)?;
     if a[0] as i32 != libc::AF_UNIX {
         return Err(Errno::EAFNOSUPPORT);

@@ -25,6 +25,24 @@ fn tgid(ctx: &TaskCtx) -> i32 {
 /// NETLINK_ROUTE (other types ESOCKTNOSUPPORT, other protocols
 /// EPROTONOSUPPORT); EAFNOSUPPORT without the host routing socket.
 pub fn socket(ctx: &TaskCtx, ty: i32, protocol: i32) -> SysResult<u64> {
+    let kind = check_type(ty, protocol)?;
+    let s = NetlinkSocket::new(kind, ctx.kernel().next_ino());
+    let nb = if ty & libc::SOCK_NONBLOCK != 0 {
+        libc::O_NONBLOCK as u32
+    } else {
+        0
+    };
+    install(
+        ctx,
+        OpenFile::new(s, libc::O_RDWR as u32 | nb, None),
+        ty & libc::SOCK_CLOEXEC != 0,
+    )
+}
+
+/// Checks socket(2)'s type and protocol for AF_NETLINK as Linux does
+/// (type flags and range EINVAL, then the family, the type, the
+/// protocol); returns the socket type.
+pub fn check_type(ty: i32, protocol: i32) -> SysResult<i32> {
     if ty & !(0xf | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) != 0 || ty & 0xf >= 11 {
         return Err(Errno::EINVAL);
     }
@@ -38,17 +56,7 @@ pub fn socket(ctx: &TaskCtx, ty: i32, protocol: i32) -> SysResult<u64> {
     if protocol != libc::NETLINK_ROUTE {
         return Err(Errno::EPROTONOSUPPORT);
     }
-    let s = NetlinkSocket::new(kind, ctx.kernel().next_ino());
-    let nb = if ty & libc::SOCK_NONBLOCK != 0 {
-        libc::O_NONBLOCK as u32
-    } else {
-        0
-    };
-    install(
-        ctx,
-        OpenFile::new(s, libc::O_RDWR as u32 | nb, None),
-        ty & libc::SOCK_CLOEXEC != 0,
-    )
+    Ok(kind)
 }
 
 /// Reads a sockaddr_nl: (port, groups). Short or of another family:
