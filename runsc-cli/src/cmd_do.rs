@@ -8,6 +8,12 @@
 //! the same terminal become the emulated one too, and the window size
 //! follows the caller's (SIGWINCH). Without a terminal on stdin, the
 //! descriptors are passed through as they are.
+//!
+//! Network (`--network`): by default the sandbox gets a new network
+//! namespace with only loopback up (`netns::isolate`), so the workload's
+//! internet sockets reach 127.0.0.1/::1 of the sandbox and nothing else;
+//! `--network=host` keeps rvisor's namespace, `--network=none` refuses
+//! internet sockets.
 
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -21,6 +27,7 @@ use rvisor_sentry::boot::{self, BootSpec, Stdio as SandboxStdio};
 use rvisor_sentry::kernel::Creds;
 use rvisor_sentry::tty::bridge::Console;
 
+use crate::netns::Network;
 use crate::GlobalOpts;
 
 /// Arguments of `rvisor do`.
@@ -58,6 +65,11 @@ fn find_in_path(cmd: &OsString) -> Vec<u8> {
 
 /// Runs `rvisor do`; returns the exit code to exit with.
 pub fn run(g: &GlobalOpts, args: &DoArgs) -> Result<i32> {
+    // First, while this process has one thread: everything started from
+    // here on (gofer, sentry threads, stubs) is in that namespace.
+    if g.network == Network::Sandbox {
+        crate::netns::isolate()?;
+    }
     let (sentry_end, gofer_end) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -139,6 +151,7 @@ pub fn run(g: &GlobalOpts, args: &DoArgs) -> Result<i32> {
         spawning: false,
         process: Default::default(),
         console,
+        inet: g.network.inet(),
     };
     let status = boot::run_overlay(spec);
     if let Some(t) = &terminal {

@@ -4,6 +4,7 @@
 
 mod cmd_do;
 mod cmd_gofer;
+mod netns;
 mod oci;
 
 use std::path::PathBuf;
@@ -36,9 +37,13 @@ struct Cli {
     /// Platform: only "ptrace" exists.
     #[arg(long, global = true, default_value = "ptrace")]
     platform: String,
-    /// Network mode: only "none" exists.
-    #[arg(long, global = true, default_value = "none")]
-    network: String,
+    /// Network of the workload's internet sockets (served by the sentry
+    /// through host sockets it owns): "sandbox" = the sandbox's own network
+    /// namespace (`do`: a new one with only loopback up; OCI: the one the
+    /// spec asks for), "host" = the host's network namespace, "none" = no
+    /// internet sockets (EAFNOSUPPORT).
+    #[arg(long, global = true, value_enum, default_value = "sandbox")]
+    network: netns::Network,
     /// Accepted for runc compatibility.
     #[arg(long = "systemd-cgroup", global = true)]
     systemd_cgroup: bool,
@@ -106,13 +111,6 @@ fn main() {
         );
         std::process::exit(125);
     }
-    if cli.network != "none" {
-        eprintln!(
-            "rvisor: unsupported network mode {:?} (only \"none\")",
-            cli.network
-        );
-        std::process::exit(125);
-    }
     let _ = (&cli.root, cli.systemd_cgroup);
     let result = match &cli.command {
         Command::Do(args) => cmd_do::run(&cli_opts(&cli), args),
@@ -141,12 +139,15 @@ pub struct GlobalOpts {
     pub strace: bool,
     /// --debug-log: strace lines go there instead of stderr.
     pub debug_log: Option<PathBuf>,
+    /// --network.
+    pub network: netns::Network,
 }
 
 fn cli_opts(cli: &Cli) -> GlobalOpts {
     GlobalOpts {
         strace: cli.strace,
         debug_log: cli.debug_log.clone(),
+        network: cli.network,
     }
 }
 
@@ -159,5 +160,6 @@ fn oci_globals(cli: &Cli) -> oci::Globals {
         debug_log: cli.debug_log.clone(),
         strace: cli.strace,
         overlay: cli.overlay,
+        network: cli.network,
     }
 }

@@ -61,6 +61,9 @@ pub struct BootSpec {
     /// Allow starting processes from outside later
     /// ([`Kernel::spawn_process`], for `exec`).
     pub spawning: bool,
+    /// Serve internet sockets through host sockets in the network
+    /// namespace this process runs in (false: EAFNOSUPPORT).
+    pub inet: bool,
 }
 
 /// Settings of the first process beyond its command line.
@@ -223,7 +226,22 @@ fn boot(
         init_rlimits: spec.process.rlimits.clone(),
         init_no_new_privs: spec.process.no_new_privs,
         init_unkillable: spec.process.container_init,
+        inet: spec.inet,
+        unprivileged_port_start: std::fs::read_to_string(
+            "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+        )
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(1024),
     };
+    if spec.inet {
+        // Routing netlink requests of the workload go to a host socket
+        // opened now, in the sandbox's network namespace: the sentry's
+        // seccomp filter allows no netlink socket later.
+        if let Err(e) = crate::net::netlink::open_host() {
+            tracing::warn!("no routing netlink for the workload: {e}");
+        }
+    }
     let kernel = Kernel::new(vfs.clone(), config, spec.hostname);
     if let Some(d) = &spec.process.domainname {
         if let Ok(mut g) = kernel.domainname.lock() {

@@ -19,7 +19,7 @@ pub enum Support {
 }
 
 /// What the sentry supports of `ioctl`.
-const IOCTL_NOTE: &str = "FIONREAD FIONBIO FIOCLEX FIONCLEX; on ptys (devpts): TCGETS TCSETS TCSETSW TCSETSF (and the termios2 and termio forms) TIOCGWINSZ TIOCSWINSZ TIOCSCTTY TIOCNOTTY TIOCGPGRP TIOCSPGRP TIOCGSID TIOCINQ TIOCOUTQ TCFLSH TCXONC TCSBRK TCSBRKP TIOCGDEV TIOCGETD TIOCSETD TIOCSTI (root) and on masters TIOCGPTN TIOCSPTLCK TIOCGPTLCK TIOCGPTPEER TIOCSIG TIOCGPKT TIOCPKT (off only); host terminals passed through: TCGETS TIOCGWINSZ; others ENOTTY/EINVAL";
+const IOCTL_NOTE: &str = "FIONREAD FIONBIO FIOCLEX FIONCLEX; on internet sockets: SIOCINQ SIOCOUTQ SIOCOUTQNSD SIOCATMARK; on sockets (with a network): SIOCGIFNAME SIOCGIFCONF SIOCGIFFLAGS SIOCGIFADDR SIOCGIFDSTADDR SIOCGIFBRDADDR SIOCGIFNETMASK SIOCGIFMETRIC SIOCGIFMTU SIOCGIFHWADDR SIOCGIFINDEX SIOCGIFTXQLEN (interface changes EPERM); on ptys (devpts): TCGETS TCSETS TCSETSW TCSETSF (and the termios2 and termio forms) TIOCGWINSZ TIOCSWINSZ TIOCSCTTY TIOCNOTTY TIOCGPGRP TIOCSPGRP TIOCGSID TIOCINQ TIOCOUTQ TCFLSH TCXONC TCSBRK TCSBRKP TIOCGDEV TIOCGETD TIOCSETD TIOCSTI (root) and on masters TIOCGPTN TIOCSPTLCK TIOCGPTLCK TIOCGPTPEER TIOCSIG TIOCGPKT TIOCPKT (off only); host terminals passed through: TCGETS TIOCGWINSZ; others ENOTTY/EINVAL";
 /// What the sentry supports of `madvise`.
 const MADVISE_NOTE: &str = "MADV_DONTNEED MADV_FREE honoured; other advice accepted as a no-op";
 /// What the sentry supports of `prctl`.
@@ -29,7 +29,11 @@ const ARCH_PRCTL_NOTE: &str = "ARCH_SET_FS ARCH_GET_FS only";
 /// What the sentry supports of the xattr calls.
 const XATTR_NOTE: &str = "user. trusted. security. on tmpfs and the overlay (copy-up carries them); user. trusted. of host files through the gofer; system. (ACLs) and other namespaces EOPNOTSUPP";
 /// What the sentry supports of `socket`.
-const SOCKET_NOTE: &str = "AF_UNIX stream, datagram and seqpacket; other families EAFNOSUPPORT";
+const SOCKET_NOTE: &str = "AF_UNIX stream, datagram and seqpacket in the sentry; AF_INET/AF_INET6 TCP and UDP through host sockets the sentry owns in the sandbox's network namespace, raw sockets EPERM, other internet types ESOCKTNOSUPPORT/EPROTONOSUPPORT; AF_NETLINK NETLINK_ROUTE for reading the configuration (changes EPERM, no multicast groups); with --network=none internet and netlink sockets EAFNOSUPPORT; other families EAFNOSUPPORT";
+/// What the sentry supports of socket options.
+const SOCKOPT_NOTE: &str = "AF_UNIX: SOL_SOCKET SO_TYPE SO_DOMAIN SO_PROTOCOL SO_ERROR SO_ACCEPTCONN SO_RCVBUF SO_SNDBUF SO_PEERCRED; internet sockets: an allowlist of SOL_SOCKET (SO_RCVTIMEO/SO_SNDTIMEO kept by the sentry), IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP (TCP_INFO read) and IPPROTO_UDP options set on the host socket; options needing CAP_NET_ADMIN/CAP_NET_RAW EPERM; others ENOPROTOOPT";
+/// What the sentry supports of sendmsg.
+const SENDMSG_NOTE: &str = "AF_UNIX: SCM_RIGHTS (other control messages EINVAL); internet sockets: IP_PKTINFO IP_TTL IP_TOS IPV6_PKTINFO IPV6_HOPLIMIT IPV6_TCLASS IPV6_DONTFRAG SO_TIMESTAMPING SCM_TXTIME, SCM_RIGHTS and other levels ignored, SO_MARK SO_PRIORITY EPERM, others EINVAL";
 /// What the sentry supports of the mlock family.
 const MLOCK_NOTE: &str = "ranges checked and accepted; pages are not pinned on the host";
 /// What the sentry supports of inotify watches.
@@ -246,10 +250,12 @@ pub fn support(s: Sysno) -> Support {
         Sysno::shutdown => Implemented,
         Sysno::sendto => Implemented,
         Sysno::recvfrom => Implemented,
-        Sysno::sendmsg => Partial("SCM_RIGHTS only; other control messages EINVAL"),
+        Sysno::sendmsg => Partial(SENDMSG_NOTE),
         Sysno::recvmsg => Implemented,
-        Sysno::getsockopt => Partial("SOL_SOCKET: SO_TYPE SO_DOMAIN SO_PROTOCOL SO_ERROR SO_ACCEPTCONN SO_RCVBUF SO_SNDBUF SO_PEERCRED; others ENOPROTOOPT"),
-        Sysno::setsockopt => Partial("SOL_SOCKET: SO_TYPE SO_DOMAIN SO_PROTOCOL SO_ERROR SO_ACCEPTCONN SO_RCVBUF SO_SNDBUF SO_PEERCRED; others ENOPROTOOPT"),
+        Sysno::getsockopt => Partial(SOCKOPT_NOTE),
+        Sysno::setsockopt => Partial(SOCKOPT_NOTE),
+        Sysno::sendmmsg => Partial(SENDMSG_NOTE),
+        Sysno::recvmmsg => Implemented,
         Sysno::sendfile => Implemented,
         Sysno::copy_file_range => Implemented,
         Sysno::splice => Implemented,

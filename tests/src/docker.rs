@@ -3,8 +3,9 @@
 //!
 //! The daemon gets its own socket, data root and exec root under
 //! [`BASE`], so it neither needs nor disturbs a docker the machine may
-//! already run; it uses no bridge network (rvisor sandboxes have no
-//! internet sockets yet). The first test that needs it starts it (and it
+//! already run; it has no default bridge and leaves iptables alone (the
+//! network test creates its own bridge network). The first test that
+//! needs it starts it (and it
 //! stays up for the next test binaries; `scripts/test.sh` stops it at the
 //! end). The runtime path is a symlink, [`runtime_link`], re-pointed at the
 //! binary under test each time, so a daemon left from another checkout runs

@@ -1,7 +1,8 @@
 //! rvisor as an OCI runtime for a plain bundle: `run`, the
 //! create → start → state → delete life cycle, `kill`, `list`, `spec`,
 //! `features`, what `create` refuses, and terminals (`process.terminal`
-//! with runc's console socket, also for `exec`).
+//! with runc's console socket, also for `exec`), and the network the
+//! container's sockets get.
 //!
 //! Each test has its own state root and bundle under the scratch
 //! directory; the rootfs is a copy of /bin/busybox with a few applet links.
@@ -19,7 +20,7 @@ use rvisor_tests::{run_with_timeout, rvisor_bin, scratch_dir, shell_status, show
 
 const APPLETS: &[&str] = &[
     "sh", "sleep", "echo", "cat", "ls", "id", "hostname", "true", "ps", "kill", "pwd", "grep",
-    "wc", "tty", "stty",
+    "wc", "tty", "stty", "httpd", "wget", "mkdir",
 ];
 
 /// A fresh directory for one test: `<scratch>/oci-<name>/{state,bundle}`.
@@ -1890,4 +1891,66 @@ fn net_sysctls_apply_to_the_container_network_namespace() {
     let out = rvisor(&root, &["kill", "s1", "KILL"]);
     assert!(out.status.success(), "{}", show("kill", &out));
     assert_eq!(wait_child(run, "run"), 137);
+}
+
+/// A tiny HTTP responder on the host's 127.0.0.1 (answers every request
+/// with "host"), until the returned flag is set.
+fn host_http_responder() -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = l.local_addr().unwrap().port();
+    l.set_nonblocking(true).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+            match l.accept() {
+                Ok((mut c, _)) => {
+                    let _ = c.set_nonblocking(false);
+                    let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut b = [0u8; 1024];
+                    let _ = c.read(&mut b);
+                    let _ = c.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhost\n");
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    (port, stop)
+}
+
+/// The container's sockets live in its own network namespace (the spec
+/// asks for a new one: loopback is up, the host's loopback is out of
+/// reach); with `--network=host` they are the host's; with
+/// `--network=none` there are none.
+#[test]
+fn network_namespace_of_a_container() {
+    let (port, stop) = host_http_responder();
+    let script = format!(
+        "mkdir -p /tmp/w && echo via container loopback > /tmp/w/i && \
+         httpd -p 127.0.0.1:18477 -h /tmp/w && wget -q -O- http://127.0.0.1:18477/i; \
+         wget -q -O- http://127.0.0.1:{port}/ 2>/dev/null || echo host unreachable"
+    );
+    for (mode, want) in [
+        ("sandbox", "via container loopback\nhost unreachable\n"),
+        ("host", "via container loopback\nhost\n"),
+        ("none", "host unreachable\n"),
+    ] {
+        let dir = test_dir(&format!("net-{mode}"));
+        let b = bundle(&dir, &["sh", "-c", &script]);
+        let root = dir.join("state");
+        let _cleanup = Cleanup(root.clone());
+        let net = format!("--network={mode}");
+        let out = rvisor(
+            &root,
+            &[&net, "run", "--bundle", b.to_str().unwrap(), "net1"],
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            want,
+            "{mode}: {}",
+            show("run", &out)
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
 }

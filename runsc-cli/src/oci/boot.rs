@@ -174,6 +174,12 @@ fn spawn_gofer(root: &Path, readonly: bool, gofers: &mut Vec<Child>) -> Result<O
 
 fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Result<i32> {
     let plan = spec::load(&a.bundle)?;
+    if g.network == crate::netns::Network::Host && !plan.sysctls.is_empty() {
+        anyhow::bail!(
+            "linux.sysctl: net.* sysctls need the container's own network namespace, and \
+             --network=host keeps the sandbox in the host's"
+        );
+    }
     spec::apply_sysctls(&plan.sysctls)?;
     for w in &plan.ignored {
         tracing::warn!("container {}: not applied: {w}", a.id);
@@ -264,6 +270,7 @@ fn boot(g: &Globals, a: &BootArgs, sync: &Sync, gofers: &mut Vec<Child>) -> Resu
         spawning: true,
         process: plan.process.clone(),
         console: sandbox_console,
+        inet: g.network.inet(),
     };
     let gate_sync = sync.clone();
     let gate: sboot::StartGate = Box::new(move |kernel: &Arc<Kernel>| {

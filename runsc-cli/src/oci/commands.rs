@@ -20,6 +20,7 @@ use super::hooks;
 use super::spec::{self as specs, NetNs};
 use super::state::{self as states, ContainerDir, State, Status};
 use super::Globals;
+use crate::netns::Network;
 use rvisor_sentry::kernel::caps;
 
 /// How long `delete --force` waits for a killed sandbox to go.
@@ -520,8 +521,19 @@ fn spawn_boot(
     let sync_target = 3 + preserve_fds as i32;
     let cg_fds = cgroups::raw(cgroup_procs);
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
+    // --network=host: the sandbox stays in our namespace whatever the spec
+    // asks (its sockets are the host's).
+    let host_net = g.network == Network::Host;
+    if host_net && *netns != NetNs::Host {
+        // A network hook (docker's) configures the namespace of the
+        // sandbox's pid, which is now the host's.
+        tracing::warn!(
+            "--network=host: the spec's network namespace is not used; the sandbox runs in \
+             the host's (use the engine's host network mode, e.g. docker run --network=host)"
+        );
+    }
     let join_net: Option<OwnedFd> = match netns {
-        NetNs::Join(p) => Some(
+        NetNs::Join(p) if !host_net => Some(
             std::fs::File::open(p)
                 .with_context(|| format!("opening the network namespace {}", p.display()))?
                 .into(),
@@ -529,7 +541,7 @@ fn spawn_boot(
         _ => None,
     };
     let join_raw = join_net.as_ref().map(|f| f.as_raw_fd());
-    let new_net = *netns == NetNs::New;
+    let new_net = *netns == NetNs::New && !host_net;
     let exe = std::env::current_exe().context("finding the rvisor binary")?;
     let mut c = Command::new(exe);
     c.args(g.args())
@@ -589,8 +601,12 @@ fn spawn_boot(
                 if libc::setns(fd, libc::CLONE_NEWNET) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-            } else if new_net && libc::unshare(libc::CLONE_NEWNET) < 0 {
-                return Err(std::io::Error::last_os_error());
+            } else if new_net {
+                if libc::unshare(libc::CLONE_NEWNET) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // As runc: a new namespace gets its loopback up.
+                crate::netns::loopback_up()?;
             }
             // The host pty becomes the sandbox process's controlling
             // terminal, so that its window-size changes reach it

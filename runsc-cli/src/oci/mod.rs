@@ -43,6 +43,8 @@ pub struct Globals {
     pub strace: bool,
     /// --overlay: an in-memory writable layer over the root.
     pub overlay: bool,
+    /// --network.
+    pub network: crate::netns::Network,
 }
 
 impl Globals {
@@ -68,6 +70,8 @@ impl Globals {
         if self.overlay {
             v.push("--overlay".into());
         }
+        v.push("--network".into());
+        v.push(self.network.as_str().into());
         v
     }
 }

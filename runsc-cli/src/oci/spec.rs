@@ -121,10 +121,11 @@ impl Plan {
     }
 }
 
-/// The host network namespace of the sandbox process. Workload sockets are
-/// the sentry's own, so this matters to the host side only: docker's
-/// network hook configures interfaces in the namespace of the container's
-/// pid, which must not be the host's.
+/// The host network namespace of the sandbox process: the workload's
+/// internet sockets are host sockets the sentry opens there (unless
+/// `--network=host` keeps the runtime's, or `--network=none` has none);
+/// docker's network hook configures interfaces in the namespace of the
+/// container's pid, which must not be the host's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetNs {
     /// No network namespace in the spec: stay in the runtime's.
@@ -803,6 +804,7 @@ pub fn features() -> serde_json::Value {
             "org.opencontainers.runc.checkpoint.enabled": "false",
             "io.github.rvisor.version": env!("CARGO_PKG_VERSION"),
             "io.github.rvisor.platform": "ptrace",
+            "io.github.rvisor.network": "sandbox (default: the container's network namespace), host, none",
             "io.github.rvisor.mountTypes": "proc,sysfs(ignored),tmpfs,devpts,mqueue(ignored),cgroup(ignored),bind(directories and files, ro or rw)"
         }
     })

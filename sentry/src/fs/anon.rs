@@ -114,6 +114,11 @@ pub struct Interest {
     pub disabled: bool,
     /// For EPOLLET: the file's wait-queue generation when last reported.
     pub last_generation: Option<u64>,
+    /// For EPOLLET: the readiness last reported. A file whose readiness
+    /// changes without a notification of its queue (a host socket whose
+    /// peer sent data) is reported again when bits appear that were not
+    /// set then.
+    pub last_ready: u32,
 }
 
 /// An epoll instance: the interest list keyed by descriptor number.
@@ -154,16 +159,53 @@ impl Epoll {
                     // Edge-triggered: report again only after a new event
                     // on the file (files without a queue stay level).
                     let generation = f.ops.wait_queue().map(|q| q.generation());
-                    if generation.is_some() && generation == i.last_generation {
+                    if generation.is_some()
+                        && generation == i.last_generation
+                        && ready & !i.last_ready == 0
+                    {
                         continue;
                     }
                     i.last_generation = generation;
+                    i.last_ready = ready;
                 }
                 out.push((i.data, ready));
                 if i.events & libc::EPOLLONESHOT as u32 != 0 {
                     i.disabled = true;
                 }
             }
+        }
+        out
+    }
+
+    /// Host descriptors to wait on, each with the events its interest asks
+    /// for. An edge-triggered interest already reported at the file's
+    /// current generation waits only for the events it did not report (a
+    /// host poll would otherwise return at once for readiness that is not
+    /// reported again, and epoll_wait would spin); once it reported a
+    /// hang-up or error it is not waited on at all (poll reports those
+    /// whatever the events).
+    pub fn host_waits(&self) -> Vec<(std::os::fd::RawFd, i16)> {
+        let Ok(map) = self.interests.lock() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for i in map.values() {
+            if i.disabled {
+                continue;
+            }
+            let Some(f) = i.file.upgrade() else { continue };
+            let Some(fd) = f.ops.host_fd() else { continue };
+            let mut ev = i.events & (poll::IN | poll::OUT | poll::PRI | poll::RDHUP);
+            if i.events & libc::EPOLLET as u32 != 0 {
+                let generation = f.ops.wait_queue().map(|q| q.generation());
+                if generation.is_some() && generation == i.last_generation {
+                    if i.last_ready & (poll::ERR | poll::HUP) != 0 {
+                        continue;
+                    }
+                    ev &= !i.last_ready;
+                }
+            }
+            out.push((fd, ev as i16));
         }
         out
     }

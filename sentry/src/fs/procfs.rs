@@ -89,7 +89,19 @@ enum Gen {
     Uuid,
     BootId,
     Text(&'static str),
+    /// A file of the host's /proc/net for the sandbox's network namespace
+    /// (index into [`HOST_NET_FILES`]).
+    HostNet(usize),
 }
+
+/// The /proc/net files shown when the sandbox has internet sockets: read
+/// from the host's /proc/self/net of the sentry's network namespace
+/// (descriptors opened at the boot-time mount, before the sentry's seccomp
+/// filter), so they list the namespace's interfaces, routes and the
+/// sockets the sentry holds for the workload.
+const HOST_NET_FILES: [&str; 7] = ["dev", "if_inet6", "route", "tcp", "tcp6", "udp", "udp6"];
+/// Most bytes one generated /proc/net file may have.
+const HOST_NET_MAX: usize = 8 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StaticKind {
@@ -108,6 +120,14 @@ const STATIC: &[(&str, StaticKind)] = &[
     ("stat", StaticKind::File(Gen::Stat)),
     ("uptime", StaticKind::File(Gen::Uptime)),
     ("version", StaticKind::File(Gen::Version)),
+    ("net", StaticKind::Dir),
+    ("net/dev", StaticKind::File(Gen::HostNet(0))),
+    ("net/if_inet6", StaticKind::File(Gen::HostNet(1))),
+    ("net/route", StaticKind::File(Gen::HostNet(2))),
+    ("net/tcp", StaticKind::File(Gen::HostNet(3))),
+    ("net/tcp6", StaticKind::File(Gen::HostNet(4))),
+    ("net/udp", StaticKind::File(Gen::HostNet(5))),
+    ("net/udp6", StaticKind::File(Gen::HostNet(6))),
     ("sys", StaticKind::Dir),
     ("sys/fs", StaticKind::Dir),
     ("sys/fs/nr_open", StaticKind::File(Gen::Text("1048576\n"))),
@@ -365,6 +385,9 @@ struct ProcFs {
     oom_adj: Mutex<BTreeMap<i32, i32>>,
     /// Wall-clock time of the sandbox's boot, since the epoch.
     boot_wall: OnceLock<Duration>,
+    /// The host's /proc/net files (by [`HOST_NET_FILES`] index), when the
+    /// sandbox has internet sockets; without them there is no /proc/net.
+    host_net: Option<Arc<Vec<Option<std::fs::File>>>>,
 }
 
 /// Makes the /proc file system: mount the returned root at /proc.
@@ -378,7 +401,23 @@ pub fn new_procfs(kernel: Weak<Kernel>, dev: u64) -> Arc<dyn Inode> {
             parse_cpu_block(&std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default())
         })
         .clone();
+    static HOST_NET: OnceLock<Option<Arc<Vec<Option<std::fs::File>>>>> = OnceLock::new();
+    let inet = kernel.upgrade().is_some_and(|k| k.config.inet);
+    let host_net = HOST_NET
+        .get_or_init(|| {
+            inet.then(|| {
+                Arc::new(
+                    HOST_NET_FILES
+                        .iter()
+                        .map(|n| std::fs::File::open(format!("/proc/self/net/{n}")).ok())
+                        .collect(),
+                )
+            })
+        })
+        .clone()
+        .filter(|_| inet);
     let fs = Arc::new(ProcFs {
+        host_net,
         kernel,
         dev,
         ncpus: crate::syscalls::process::ncpus().clamp(1, 1024),
@@ -623,10 +662,51 @@ impl ProcFs {
 
     // -- generators ---------------------------------------------------------
 
+    /// The whole of host /proc/net file `i` (a seq file: read from offset
+    /// 0 with pread, so concurrent readers do not share a position).
+    fn host_net_file(&self, i: usize) -> SysResult<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let f = self
+            .host_net
+            .as_ref()
+            .and_then(|v| v.get(i))
+            .and_then(|f| f.as_ref())
+            .ok_or(Errno::ENOENT)?;
+        let mut out = Vec::new();
+        let mut chunk = vec![0u8; 64 << 10];
+        while out.len() < HOST_NET_MAX {
+            let n = f
+                .read_at(&mut chunk, out.len() as u64)
+                .map_err(|e| Errno::new(e.raw_os_error().unwrap_or(libc::EIO)))?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk[..n]);
+        }
+        Ok(out)
+    }
+
+    /// Whether static entry `i` exists in this sandbox (/proc/net only
+    /// with internet sockets, each file only if the host has it).
+    fn static_visible(&self, i: usize) -> bool {
+        let (p, kind) = STATIC[i];
+        if p == "net" {
+            return self.host_net.is_some();
+        }
+        match kind {
+            StaticKind::File(Gen::HostNet(n)) => self
+                .host_net
+                .as_ref()
+                .is_some_and(|v| v.get(n).is_some_and(|f| f.is_some())),
+            _ => true,
+        }
+    }
+
     fn gen_static(&self, g: Gen) -> SysResult<Vec<u8>> {
         let k = self.kernel()?;
         let s = match g {
             Gen::Text(t) => t.to_string(),
+            Gen::HostNet(i) => return self.host_net_file(i),
             Gen::CpuInfo => format_cpuinfo(&self.cpu_block, self.ncpus),
             Gen::MemInfo => format_meminfo(&host_sysinfo()),
             Gen::Stat => self.gen_stat(&k),
@@ -1038,7 +1118,12 @@ impl Inode for ProcInode {
                 let k = self.fs.kernel()?;
                 let subdirs = STATIC
                     .iter()
-                    .filter(|(p, s)| *s == StaticKind::Dir && static_parent(p).is_empty())
+                    .enumerate()
+                    .filter(|(i, (p, s))| {
+                        *s == StaticKind::Dir
+                            && static_parent(p).is_empty()
+                            && self.fs.static_visible(*i)
+                    })
                     .count();
                 nlink = 2 + subdirs as u64 + k.groups().len() as u64;
             }
@@ -1133,6 +1218,7 @@ impl Inode for ProcInode {
             return STATIC
                 .iter()
                 .position(|(p, _)| *p == want)
+                .filter(|&i| self.fs.static_visible(i))
                 .map(|i| self.child(Node::Static(i)))
                 .ok_or(Errno::ENOENT);
         }
@@ -1211,7 +1297,7 @@ impl Inode for ProcInode {
             let mut out: Vec<DirEntry> = STATIC
                 .iter()
                 .enumerate()
-                .filter(|(_, (p, _))| static_parent(p) == dir)
+                .filter(|(i, (p, _))| static_parent(p) == dir && self.fs.static_visible(*i))
                 .map(|(i, (p, _))| {
                     let base = p.rsplit('/').next().unwrap_or(p);
                     self.entry(Node::Static(i), base.as_bytes())
@@ -2547,6 +2633,8 @@ mod tests {
             init_rlimits: Vec::new(),
             init_no_new_privs: false,
             init_unkillable: false,
+            inet: false,
+            unprivileged_port_start: 1024,
         };
         let kernel = Kernel::new(vfs.clone(), config, "box".into());
         let proc_dir = vfs.resolve(&root, &root, b"/proc", true).ok()?;

@@ -30,7 +30,13 @@ pub fn new_sysfs(dev: u64, ncpus: usize) -> SysResult<Arc<dyn Inode>> {
         file(&topo, "physical_package_id", b"0\n")?;
     }
     let nodes = mkdirs(&root, &["devices", "system", "node"])?;
-    for f in ["online", "possible", "has_cpu", "has_memory", "has_normal_memory"] {
+    for f in [
+        "online",
+        "possible",
+        "has_cpu",
+        "has_memory",
+        "has_normal_memory",
+    ] {
         file(&nodes, f, b"0\n")?;
     }
     let node = mkdirs(&root, &["devices", "system", "node", "node0"])?;

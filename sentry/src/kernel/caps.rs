@@ -78,6 +78,8 @@ pub const SETUID: u32 = 7;
 pub const SETPCAP: u32 = 8;
 /// CAP_LINUX_IMMUTABLE.
 pub const LINUX_IMMUTABLE: u32 = 9;
+/// CAP_NET_BIND_SERVICE.
+pub const NET_BIND_SERVICE: u32 = 10;
 /// CAP_SYS_CHROOT.
 pub const SYS_CHROOT: u32 = 18;
 /// CAP_SYS_ADMIN.

@@ -56,6 +56,13 @@ pub struct KernelConfig {
     /// drops signals whose action is the default (SIGNAL_UNKILLABLE).
     /// Off for `rvisor do`, whose command behaves as when run directly.
     pub init_unkillable: bool,
+    /// Internet sockets are served (through host sockets in the network
+    /// namespace the sandbox runs in); false: AF_INET/AF_INET6 are
+    /// EAFNOSUPPORT (`--network=none`).
+    pub inet: bool,
+    /// Ports below this need CAP_NET_BIND_SERVICE to bind (the network
+    /// namespace's net.ipv4.ip_unprivileged_port_start, read at boot).
+    pub unprivileged_port_start: u16,
 }
 
 /// Credentials of a thread group.

@@ -1,4 +1,16 @@
-//! Networking. Today: Unix domain sockets held in the sentry. Internet
-//! sockets are refused (EAFNOSUPPORT) until a network mode provides them.
+//! Networking: Unix domain sockets held in the sentry (`unix`), and
+//! internet sockets (`inet`) served through host sockets the sentry owns in
+//! the sandbox's network namespace, with their addresses (`sockaddr`),
+//! option allowlist (`sockopt`), control messages (`control`) and
+//! interface ioctls (`ifreq`); routing netlink sockets (`netlink`) that
+//! read the network configuration through a host socket opened at boot.
+//! Without a network (`--network=none`) internet and netlink sockets are
+//! refused (EAFNOSUPPORT).
 
+pub mod control;
+pub mod ifreq;
+pub mod inet;
+pub mod netlink;
+pub mod sockaddr;
+pub mod sockopt;
 pub mod unix;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rvisor_syscalls::abi::{dirent64_reclen, encode_dirent64, Iovec, Siginfo, SI_KERNEL};
 
-use super::block_on;
+use super::block_on_events;
 use crate::fs::fdtable::FdTable;
 use crate::fs::inotify::{self, Inotify};
 use crate::fs::pipe::Pipe;
@@ -27,7 +27,7 @@ const DIRECT_MIN: u64 = 64 << 10;
 /// zeroing than the copy itself. Taken out of the thread-local slot for the
 /// duration of one call (a nested call gets a fresh one) and put back when
 /// dropped; its contents are always overwritten before use.
-struct IoBuf {
+pub(crate) struct IoBuf {
     buf: Vec<u8>,
     len: usize,
 }
@@ -38,7 +38,7 @@ thread_local! {
 
 impl IoBuf {
     /// A buffer of `len` bytes (at most [`CHUNK`]).
-    fn take(len: usize) -> IoBuf {
+    pub(crate) fn take(len: usize) -> IoBuf {
         let mut buf = IO_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
         if buf.len() < len {
             buf.resize(len, 0);
@@ -46,7 +46,7 @@ impl IoBuf {
         IoBuf { buf, len }
     }
 
-    fn as_mut(&mut self) -> &mut [u8] {
+    pub(crate) fn as_mut(&mut self) -> &mut [u8] {
         &mut self.buf[..self.len]
     }
 }
@@ -92,7 +92,7 @@ pub fn install(ctx: &TaskCtx, file: Arc<OpenFile>, cloexec: bool) -> SysResult<u
 /// `addr` on without a gap. Like Linux, a read or write moves data until
 /// the first byte it cannot copy, so a buffer whose tail is unmapped gives a
 /// short count; one whose first byte is bad gives EFAULT.
-fn user_prefix(ctx: &TaskCtx, addr: u64, len: u64, write: bool) -> SysResult<u64> {
+pub(crate) fn user_prefix(ctx: &TaskCtx, addr: u64, len: u64, write: bool) -> SysResult<u64> {
     if len == 0 {
         return Ok(0);
     }
@@ -131,6 +131,12 @@ fn read_into_user(
         return Err(Errno::EBADF);
     }
     let len = len.min(MAX_RW_COUNT);
+    if let Some(s) = super::inet::inet_of(file) {
+        if off.is_some() {
+            return Err(Errno::ESPIPE);
+        }
+        return super::inet::read(ctx, file, s, vec![(addr, len)]);
+    }
     if len == 0 && !file.ops.as_any().is::<Inotify>() {
         // (inotify answers even an empty read: EINVAL when an event waits.)
         return Ok(0);
@@ -176,7 +182,7 @@ fn read_into_user(
         let r = if seekable || file.nonblocking() {
             file.ops.read(&mut buf[..want], at)
         } else {
-            block_on(ctx, &[file.ops.as_ref()], None, || {
+            block_on_events(ctx, &[file.ops.as_ref()], libc::POLLIN, None, || {
                 file.ops.read(&mut buf[..want], at)
             })
         };
@@ -217,6 +223,13 @@ fn write_from_user(
         return Err(Errno::EBADF);
     }
     let len = len.min(MAX_RW_COUNT);
+    if let Some(s) = super::inet::inet_of(file) {
+        // (No shortcut for zero bytes: that is an empty datagram.)
+        if off.is_some() {
+            return Err(Errno::ESPIPE);
+        }
+        return super::inet::write(ctx, file, s, vec![(addr, len)]);
+    }
     if len == 0 {
         return Ok(0);
     }
@@ -297,7 +310,7 @@ fn write_from_user(
             let r = if seekable || file.nonblocking() {
                 file.ops.write(&data[sent..], at)
             } else {
-                block_on(ctx, &[file.ops.as_ref()], None, || {
+                block_on_events(ctx, &[file.ops.as_ref()], libc::POLLOUT, None, || {
                     file.ops.write(&data[sent..], at)
                 })
             };
@@ -392,7 +405,7 @@ pub fn sys_pwrite64(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(modified(&f, n))
 }
 
-fn read_iovecs(ctx: &TaskCtx, addr: u64, count: u64) -> SysResult<Vec<Iovec>> {
+pub(crate) fn read_iovecs(ctx: &TaskCtx, addr: u64, count: u64) -> SysResult<Vec<Iovec>> {
     if count > UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }
@@ -438,6 +451,19 @@ fn vec_io_on(
         return Err(Errno::EBADF);
     }
     let iovs = read_iovecs(ctx, a[1], a[2])?;
+    if let Some(s) = super::inet::inet_of(f) {
+        // One receive or send over all the buffers (a datagram is
+        // scattered or gathered whole).
+        if positional {
+            return Err(Errno::ESPIPE);
+        }
+        let v = iovs.iter().map(|i| (i.iov_base, i.iov_len)).collect();
+        return if write {
+            super::inet::write(ctx, f, s, v)
+        } else {
+            super::inet::read(ctx, f, s, v)
+        };
+    }
     let mut off = if positional {
         Some(pos_arg(a[3])?)
     } else {
@@ -828,6 +854,15 @@ pub fn sys_ioctl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         libc::FIOASYNC => Err(Errno::EINVAL),
         _ if super::tty::is_tty(f.ops.as_ref()) => super::tty::ioctl(ctx, &f, cmd, a[2]),
+        // Interface ioctls work on any socket on Linux; a Unix socket (what
+        // glibc's if_nametoindex opens) asks through a short-lived host
+        // one, when the sandbox has a network.
+        _ if crate::net::ifreq::is_interface_ioctl(cmd)
+            && ctx.kernel().config.inet
+            && f.ops.as_any().is::<crate::net::unix::UnixSocket>() =>
+        {
+            crate::net::ifreq::ioctl_detached(cmd, a[2], &mut CtxIo(ctx))
+        }
         _ => f.ops.ioctl(cmd, a[2], &mut CtxIo(ctx)),
     }
 }

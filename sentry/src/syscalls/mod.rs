@@ -11,10 +11,12 @@ pub mod caps;
 pub mod file;
 pub mod fsops;
 pub mod futex;
+pub mod inet;
 pub mod mem;
 pub mod misc;
 pub mod mount;
 pub mod net;
+pub mod netlink;
 pub mod notify;
 pub mod path;
 pub mod perm;
@@ -249,6 +251,8 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_recvmsg => net::sys_recvmsg,
         SYS_getsockopt => net::sys_getsockopt,
         SYS_setsockopt => net::sys_setsockopt,
+        SYS_sendmmsg => net::sys_sendmmsg,
+        SYS_recvmmsg => net::sys_recvmmsg,
         SYS_sendfile => transfer::sys_sendfile,
         SYS_copy_file_range => transfer::sys_copy_file_range,
         SYS_splice => transfer::sys_splice,
@@ -278,10 +282,24 @@ pub fn dispatch(ctx: &mut TaskCtx, nr: u64, args: [u64; 6]) -> SysResult<u64> {
 
 /// Runs `attempt` until it stops returning EAGAIN, waiting for readiness of
 /// `files` between tries. Returns ERESTARTSYS when a signal arrives and
-/// ETIMEDOUT at `deadline`.
+/// ETIMEDOUT at `deadline`. Host descriptors are waited on for either
+/// direction; [`block_on_events`] names the one the call needs.
 pub fn block_on<T>(
     ctx: &TaskCtx,
     files: &[&dyn FileOps],
+    deadline: Option<Instant>,
+    attempt: impl FnMut() -> SysResult<T>,
+) -> SysResult<T> {
+    block_on_events(ctx, files, libc::POLLIN | libc::POLLOUT, deadline, attempt)
+}
+
+/// [`block_on`] waiting for `events` (POLLIN for a read, POLLOUT for a
+/// write) on the files' host descriptors, so that a host descriptor
+/// ready in the other direction does not wake the wait over and over.
+pub fn block_on_events<T>(
+    ctx: &TaskCtx,
+    files: &[&dyn FileOps],
+    events: i16,
     deadline: Option<Instant>,
     mut attempt: impl FnMut() -> SysResult<T>,
 ) -> SysResult<T> {
@@ -305,14 +323,14 @@ pub fn block_on<T>(
         let host: Vec<(i32, i16)> = files
             .iter()
             .filter_map(|f| f.host_fd())
-            .map(|fd| (fd, libc::POLLIN | libc::POLLOUT))
+            .map(|fd| (fd, events))
             .collect();
         let r = ctx.task.waker.wait(&host, deadline);
         drop(regs);
         if r == WaitResult::TimedOut {
             return Err(Errno::ETIMEDOUT);
         }
-        if !host.is_empty() {
+        if !host.is_empty() && events == libc::POLLIN | libc::POLLOUT {
             // Host fds report readiness for either direction; avoid a busy
             // loop when only the other direction is ready.
             std::thread::yield_now();

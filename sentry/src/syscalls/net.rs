@@ -1,9 +1,12 @@
-//! Socket system calls. Only the Unix family exists; other families get
-//! EAFNOSUPPORT.
+//! Socket system calls: Unix domain sockets are served here; calls on
+//! internet sockets go to [`super::inet`] (when the sandbox has a network;
+//! otherwise AF_INET/AF_INET6 are EAFNOSUPPORT like every other family).
 
 use std::sync::Arc;
 
 use super::file::{files, install};
+use super::inet::{self, inet_of};
+use super::netlink::{self as nl, netlink_of};
 use super::path::fs_ctx;
 use super::{block_on, perm};
 use crate::fs::OpenFile;
@@ -15,6 +18,38 @@ use crate::{Errno, SysResult};
 const SOCKADDR_UN_LEN: usize = 110;
 /// Largest single message moved in one call.
 const MAX_MSG: usize = 1 << 20;
+
+/// The open file of descriptor `fd` if it is an internet socket (EBADF
+/// for a bad descriptor).
+fn inet_file(ctx: &TaskCtx, fd: i32) -> SysResult<Option<Arc<OpenFile>>> {
+    let f = files(ctx)?.get(fd)?;
+    Ok(inet_of(&f).is_some().then_some(f))
+}
+
+/// Runs `$body` with `$s` bound to the internet socket of descriptor
+/// `$fd` (and `$f` to its open file) and returns its result, if the
+/// descriptor is one.
+macro_rules! on_inet {
+    ($ctx:expr, $fd:expr, |$f:ident, $s:ident| $body:expr) => {
+        if let Some($f) = inet_file($ctx, $fd)? {
+            if let Some($s) = inet_of(&$f) {
+                return $body;
+            }
+        }
+    };
+}
+
+/// Like `on_inet!`, for routing netlink sockets.
+macro_rules! on_netlink {
+    ($ctx:expr, $fd:expr, |$f:ident, $s:ident| $body:expr) => {
+        let file = files($ctx)?.get($fd)?;
+        if let Some($s) = netlink_of(&file) {
+            let $f: &OpenFile = &file;
+            let _ = $f;
+            return $body;
+        }
+    };
+}
 
 fn socket_of(ctx: &TaskCtx, fd: i32) -> SysResult<(Arc<OpenFile>, Arc<UnixSocket>)> {
     let f = files(ctx)?.get(fd)?;
@@ -50,6 +85,11 @@ fn type_flags(ty: i32) -> SysResult<(i32, bool, bool)> {
     ))
 }
 
+/// Whether `family` is an internet family the sandbox serves.
+fn is_inet(ctx: &TaskCtx, family: i32) -> bool {
+    matches!(family, libc::AF_INET | libc::AF_INET6) && ctx.kernel().config.inet
+}
+
 fn wrap(sock: Arc<UnixSocket>, nonblock: bool) -> Arc<OpenFile> {
     let fl = libc::O_RDWR as u32 | if nonblock { libc::O_NONBLOCK as u32 } else { 0 };
     OpenFile::new(sock, fl, None)
@@ -58,10 +98,22 @@ fn wrap(sock: Arc<UnixSocket>, nonblock: bool) -> Arc<OpenFile> {
 /// socket.
 pub fn sys_socket(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     let family = a[0] as i32;
-    let (kind, nb, ce) = type_flags(a[1] as i32)?;
+    if is_inet(ctx, family) {
+        return inet::socket(ctx, family, a[1] as i32, a[2] as i32);
+    }
+    if family == libc::AF_NETLINK && ctx.kernel().config.inet {
+        return nl::socket(ctx, a[1] as i32, a[2] as i32);
+    }
     if family != libc::AF_UNIX {
+        // Linux checks the type flags and range before it finds no such
+        // family.
+        let ty = a[1] as i32;
+        if ty & !(0xf | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) != 0 || ty & 0xf >= 11 {
+            return Err(Errno::EINVAL);
+        }
         return Err(Errno::EAFNOSUPPORT);
     }
+    let (kind, nb, ce) = type_flags(a[1] as i32)?;
     if a[2] != 0 {
         return Err(Errno::EPROTONOSUPPORT);
     }
@@ -71,6 +123,16 @@ pub fn sys_socket(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// socketpair.
 pub fn sys_socketpair(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    if is_inet(ctx, a[0] as i32) {
+        // Internet protocols have no socket pairs.
+        inet::check_type(a[1] as i32, a[2] as i32)?;
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if a[0] as i32 == libc::AF_NETLINK && ctx.kernel().config.inet {
+        // Nor does netlink.
+        nl::check_type(a[1] as i32, a[2] as i32)?;
+        return Err(Errno::EOPNOTSUPP);
+    }
     let (kind, nb, ce) = type_flags(a[1] as i32)?;
     if a[0] as i32 != libc::AF_UNIX {
         return Err(Errno::EAFNOSUPPORT);
@@ -163,6 +225,18 @@ fn read_addr(ctx: &TaskCtx, addr: u64, len: u64, create: bool) -> SysResult<Unix
 
 /// bind.
 pub fn sys_bind(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |_f, s| inet::bind(
+        ctx,
+        s,
+        a[1],
+        a[2] as i32
+    ));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::bind(
+        ctx,
+        s,
+        a[1],
+        a[2] as i32
+    ));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     if s.name().is_some() {
         return Err(Errno::EINVAL);
@@ -174,6 +248,8 @@ pub fn sys_bind(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// listen.
 pub fn sys_listen(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |_f, s| inet::listen(s, a[1] as i32));
+    on_netlink!(ctx, a[0] as i32, |_f, _s| Err(Errno::EOPNOTSUPP));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     s.listen(a[1] as i32)?;
     Ok(0)
@@ -181,6 +257,19 @@ pub fn sys_listen(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// connect.
 pub fn sys_connect(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |f, s| inet::connect(
+        ctx,
+        &f,
+        s,
+        a[1],
+        a[2] as i32
+    ));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::connect(
+        ctx,
+        s,
+        a[1],
+        a[2] as i32
+    ));
     let (f, s) = socket_of(ctx, a[0] as i32)?;
     let name = read_addr(ctx, a[1], a[2], false)?;
     let target = UnixSocket::lookup(&name)?;
@@ -220,6 +309,10 @@ fn write_addr(ctx: &TaskCtx, name: Option<&UnixName>, addr: u64, len_addr: u64) 
 }
 
 fn do_accept(ctx: &TaskCtx, a: [u64; 6], flags: i32) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |f, s| inet::accept(
+        ctx, &f, s, a[1], a[2], flags
+    ));
+    on_netlink!(ctx, a[0] as i32, |_f, _s| Err(Errno::EOPNOTSUPP));
     if flags & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -253,6 +346,12 @@ pub fn sys_accept4(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// getsockname.
 pub fn sys_getsockname(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |_f, s| inet::name(
+        ctx, s, false, a[1], a[2]
+    ));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::name(
+        ctx, s, false, a[1], a[2]
+    ));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     write_addr(ctx, s.name().as_ref(), a[1], a[2])?;
     Ok(0)
@@ -260,6 +359,10 @@ pub fn sys_getsockname(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// getpeername.
 pub fn sys_getpeername(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |_f, s| inet::name(
+        ctx, s, true, a[1], a[2]
+    ));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::name(ctx, s, true, a[1], a[2]));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     let n = s.peer_name()?;
     write_addr(ctx, n.as_ref(), a[1], a[2])?;
@@ -268,6 +371,8 @@ pub fn sys_getpeername(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// shutdown.
 pub fn sys_shutdown(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |_f, s| inet::shutdown(s, a[1] as i32));
+    on_netlink!(ctx, a[0] as i32, |_f, _s| Err(Errno::EOPNOTSUPP));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     s.shutdown(a[1] as i32)?;
     Ok(0)
@@ -341,6 +446,8 @@ fn send_common(
 
 /// sendto.
 pub fn sys_sendto(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |f, s| inet::sendto(ctx, &f, s, a));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::sendto(ctx, s, a));
     let len = (a[2] as usize).min(MAX_MSG);
     let data = ctx.read_bytes(a[1], len)?;
     let to = if a[4] != 0 {
@@ -382,6 +489,8 @@ fn recv_common(ctx: &TaskCtx, fd: i32, len: usize, flags: i32) -> SysResult<Got>
 
 /// recvfrom.
 pub fn sys_recvfrom(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |f, s| inet::recvfrom(ctx, &f, s, a));
+    on_netlink!(ctx, a[0] as i32, |f, s| nl::recvfrom(ctx, f, s, a));
     let flags = a[3] as i32;
     let Got {
         data, full, from, ..
@@ -421,6 +530,19 @@ fn read_iov(ctx: &TaskCtx, iov: u64, n: u64) -> SysResult<Vec<(u64, u64)>> {
 /// sendmsg (SCM_RIGHTS passes descriptors; other control messages are
 /// refused with EINVAL).
 pub fn sys_sendmsg(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |f, s| inet::sendmsg(
+        ctx,
+        &f,
+        s,
+        a[1],
+        a[2] as i32
+    ));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::sendmsg(
+        ctx,
+        s,
+        a[1],
+        a[2] as i32
+    ));
     let m = read_msghdr(ctx, a[1])?;
     let mut data = Vec::new();
     for (base, len) in read_iov(ctx, m[2], m[3])? {
@@ -463,6 +585,20 @@ pub fn sys_sendmsg(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// recvmsg.
 pub fn sys_recvmsg(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |f, s| inet::recvmsg(
+        ctx,
+        &f,
+        s,
+        a[1],
+        a[2] as i32
+    ));
+    on_netlink!(ctx, a[0] as i32, |f, s| nl::recvmsg(
+        ctx,
+        f,
+        s,
+        a[1],
+        a[2] as i32
+    ));
     let flags = a[2] as i32;
     let m = read_msghdr(ctx, a[1])?;
     let iov = read_iov(ctx, m[2], m[3])?;
@@ -537,6 +673,8 @@ pub fn sys_recvmsg(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// getsockopt (SOL_SOCKET basics).
 pub fn sys_getsockopt(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |_f, s| inet::getsockopt(ctx, s, a));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::getsockopt(ctx, s, a));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     if a[1] as i32 != libc::SOL_SOCKET {
         return Err(Errno::ENOPROTOOPT);
@@ -570,6 +708,8 @@ pub fn sys_getsockopt(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// setsockopt (buffer sizes; other options ENOPROTOOPT).
 pub fn sys_setsockopt(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    on_inet!(ctx, a[0] as i32, |_f, s| inet::setsockopt(ctx, s, a));
+    on_netlink!(ctx, a[0] as i32, |_f, s| nl::setsockopt(ctx, s, a));
     let (_, s) = socket_of(ctx, a[0] as i32)?;
     if a[1] as i32 != libc::SOL_SOCKET {
         return Err(Errno::ENOPROTOOPT);
@@ -584,4 +724,95 @@ pub fn sys_setsockopt(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         _ => return Err(Errno::ENOPROTOOPT),
     }
     Ok(0)
+}
+
+/// `sizeof(struct mmsghdr)`: a msghdr and its `msg_len`, padded.
+const MMSGHDR: u64 = 64;
+/// Offset of `msg_len` in a mmsghdr.
+const MSG_LEN_OFF: u64 = 56;
+/// recvmmsg: block for the first message only.
+const MSG_WAITFORONE: i32 = 0x10000;
+
+fn mmsg_at(vec: u64, i: u64) -> SysResult<u64> {
+    vec.checked_add(i * MMSGHDR).ok_or(Errno::EFAULT)
+}
+
+/// sendmmsg: sendmsg for each of up to UIO_MAXIOV messages, storing each
+/// one's byte count; the number sent, or the first message's error.
+pub fn sys_sendmmsg(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let vlen = (a[2] as u32 as u64).min(super::file::UIO_MAXIOV);
+    let mut n = 0u64;
+    while n < vlen {
+        let m = mmsg_at(a[1], n)?;
+        match sys_sendmsg(ctx, [a[0], m, a[3], 0, 0, 0]) {
+            Ok(sent) => {
+                if let Err(e) = ctx.write_val(m + MSG_LEN_OFF, &(sent as u32)) {
+                    return if n == 0 { Err(e) } else { Ok(n) };
+                }
+                n += 1;
+            }
+            Err(e) => return if n == 0 { Err(e) } else { Ok(n) },
+        }
+    }
+    Ok(n)
+}
+
+/// recvmmsg: recvmsg for each of up to UIO_MAXIOV messages, storing each
+/// one's byte count. MSG_WAITFORONE stops waiting after the first; the
+/// timeout is checked after each message (as Linux does), and the time
+/// left is written back.
+pub fn sys_recvmmsg(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
+    let vlen = (a[2] as u32 as u64).min(super::file::UIO_MAXIOV);
+    let flags = a[3] as i32;
+    let deadline = if a[4] != 0 {
+        if flags & libc::MSG_ERRQUEUE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let ts = super::time::read_timespec(ctx, a[4])?;
+        Some(std::time::Instant::now() + super::time::ts_dur(&ts))
+    } else {
+        None
+    };
+    let mut n = 0u64;
+    let mut err = None;
+    while n < vlen {
+        let m = mmsg_at(a[1], n)?;
+        let mut fl = flags & !MSG_WAITFORONE;
+        if n > 0 && flags & MSG_WAITFORONE != 0 {
+            fl |= libc::MSG_DONTWAIT;
+        }
+        match sys_recvmsg(ctx, [a[0], m, fl as u32 as u64, 0, 0, 0]) {
+            Ok(got) => {
+                if let Err(e) = ctx.write_val(m + MSG_LEN_OFF, &(got as u32)) {
+                    err = Some(e);
+                    break;
+                }
+                n += 1;
+            }
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+        if flags & libc::MSG_OOB != 0 {
+            break;
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            break;
+        }
+    }
+    if let (Some(d), true) = (deadline, n > 0 || err.is_none()) {
+        let left = d.saturating_duration_since(std::time::Instant::now());
+        ctx.write_val(
+            a[4],
+            &rvisor_syscalls::abi::Timespec {
+                tv_sec: left.as_secs() as i64,
+                tv_nsec: left.subsec_nanos() as i64,
+            },
+        )?;
+    }
+    match err {
+        Some(e) if n == 0 => Err(e),
+        _ => Ok(n),
+    }
 }

@@ -353,6 +353,7 @@ pub fn sys_epoll_ctl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
                         data,
                         disabled: false,
                         last_generation: None,
+                        last_ready: 0,
                     },
                 );
             } else {
@@ -361,6 +362,7 @@ pub fn sys_epoll_ctl(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
                 i.data = data;
                 i.disabled = false;
                 i.last_generation = None;
+                i.last_ready = 0;
             }
             Ok(0)
         }
@@ -394,11 +396,6 @@ fn epoll_wait_common(ctx: &TaskCtx, a: [u64; 6]) -> SysResult<u64> {
             .iter()
             .filter_map(|f| f.ops.wait_queue().map(|q| q.register(&ctx.task.waker)))
             .collect();
-        let host: Vec<(i32, i16)> = watched
-            .iter()
-            .filter_map(|f| f.ops.host_fd())
-            .map(|h| (h, libc::POLLIN | libc::POLLOUT))
-            .collect();
         let ready = ep.collect(max);
         if !ready.is_empty() {
             let mut out = Vec::with_capacity(ready.len() * 12);
@@ -417,11 +414,9 @@ fn epoll_wait_common(ctx: &TaskCtx, a: [u64; 6]) -> SysResult<u64> {
         if ctx.interrupted() {
             return Err(Errno::EINTR);
         }
-        let r = ctx.task.waker.wait(&host, deadline);
+        let host = ep.host_waits();
+        ctx.task.waker.wait(&host, deadline);
         drop(regs);
-        if r == WaitResult::Woken && !host.is_empty() {
-            std::thread::yield_now();
-        }
     }
 }
 

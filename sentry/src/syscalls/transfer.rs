@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use rvisor_syscalls::abi::{Siginfo, SI_KERNEL};
 
-use super::block_on;
 use super::file::{files, MAX_RW_COUNT};
+use super::{block_on, block_on_events};
 use crate::fs::inotify;
 use crate::fs::OpenFile;
 use crate::kernel::task::{TaskCtx, ERESTARTSYS};
@@ -93,7 +93,7 @@ fn copy(
         let want = ((count - done) as usize).min(CHUNK);
         let roff = offset_now(src, &from)?;
         let r = if done == 0 && matches!(from, At::Stream) && !(nonblock || src.nonblocking()) {
-            block_on(ctx, &[src.ops.as_ref()], None, || {
+            block_on_events(ctx, &[src.ops.as_ref()], libc::POLLIN, None, || {
                 src.ops.read(&mut buf[..want], roff)
             })
         } else {
@@ -109,7 +109,7 @@ fn copy(
         while sent < n {
             let woff = offset_now(dst, &to)?;
             let w = if matches!(to, At::Stream) && !(nonblock || dst.nonblocking()) {
-                block_on(ctx, &[dst.ops.as_ref()], None, || {
+                block_on_events(ctx, &[dst.ops.as_ref()], libc::POLLOUT, None, || {
                     dst.ops.write(&buf[sent..n], woff)
                 })
             } else {
