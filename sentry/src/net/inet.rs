@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::sockaddr::SockAddr;
-use crate::fs::{Attr, FileOps, IoctlIo, S_IFSOCK};
+use crate::fs::{Attr, FileOps, IoctlIo};
 use crate::kernel::wait::WaitQueue;
 use crate::{Errno, SysResult};
 
@@ -395,14 +395,7 @@ impl FileOps for InetSocket {
         Some(self.raw())
     }
     fn stat(&self) -> SysResult<Attr> {
-        Ok(Attr {
-            ino: self.ino,
-            dev: 0x8,
-            mode: S_IFSOCK | 0o777,
-            nlink: 1,
-            blksize: 4096,
-            ..Attr::default()
-        })
+        Ok(super::socket_attr(self.ino))
     }
     fn mmap_source(&self) -> bool {
         false

@@ -14,3 +14,15 @@ pub mod netlink;
 pub mod sockaddr;
 pub mod sockopt;
 pub mod unix;
+
+/// What fstat shows for a socket: the sockfs device, mode 0777, its inode.
+pub fn socket_attr(ino: u64) -> crate::fs::Attr {
+    crate::fs::Attr {
+        ino,
+        dev: 0x8,
+        mode: crate::fs::S_IFSOCK | 0o777,
+        nlink: 1,
+        blksize: 4096,
+        ..crate::fs::Attr::default()
+    }
+}

@@ -20,7 +20,7 @@ use std::collections::{HashSet, VecDeque};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::fs::{poll, Attr, FileOps, S_IFSOCK};
+use crate::fs::{poll, Attr, FileOps};
 use crate::kernel::wait::WaitQueue;
 use crate::{Errno, SysResult};
 
@@ -451,14 +451,7 @@ impl FileOps for NetlinkSocket {
         Some(&self.queue)
     }
     fn stat(&self) -> SysResult<Attr> {
-        Ok(Attr {
-            ino: self.ino,
-            dev: 0x8,
-            mode: S_IFSOCK | 0o777,
-            nlink: 1,
-            blksize: 4096,
-            ..Attr::default()
-        })
+        Ok(super::socket_attr(self.ino))
     }
     fn mmap_source(&self) -> bool {
         false

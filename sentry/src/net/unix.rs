@@ -6,7 +6,7 @@ use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use crate::fs::{poll, Attr, FileOps, OpenFile, S_IFSOCK};
+use crate::fs::{poll, Attr, FileOps, OpenFile};
 use crate::kernel::wait::WaitQueue;
 use crate::{Errno, SysResult};
 
@@ -555,14 +555,7 @@ impl FileOps for UnixSocket {
         Some(&self.queue)
     }
     fn stat(&self) -> SysResult<Attr> {
-        Ok(Attr {
-            ino: self.ino,
-            dev: 0x8,
-            mode: S_IFSOCK | 0o777,
-            nlink: 1,
-            blksize: 4096,
-            ..Attr::default()
-        })
+        Ok(super::socket_attr(self.ino))
     }
     fn mmap_source(&self) -> bool {
         false
