@@ -1121,8 +1121,11 @@ fn exec_process(a: &ExecArgs, st: &State) -> Result<ExecProcess> {
             .as_ref()
             .filter(|_| terminal)
             .map(|b| (clamp_u16(b.height()), clamp_u16(b.width()))),
-        caps: exec_caps(&p, &a.cap)?,
-        no_new_privs: a.no_new_privs || p.no_new_privileges().unwrap_or(false),
+        // Like runc, --cap and --no-new-privs only add to a process made
+        // from the command line; a --process file is taken as it is.
+        caps: exec_caps(&p, if a.process.is_some() { &[] } else { &a.cap })?,
+        no_new_privs: (a.no_new_privs && a.process.is_none())
+            || p.no_new_privileges().unwrap_or(false),
     })
 }
 
@@ -1132,7 +1135,14 @@ fn exec_process(a: &ExecArgs, st: &State) -> Result<ExecProcess> {
 fn exec_caps(p: &oci_spec::runtime::Process, extra: &[String]) -> Result<Option<[u64; 5]>> {
     let mut sets = specs::capability_sets(p);
     if !extra.is_empty() {
-        let s = sets.get_or_insert_with(Default::default);
+        // No list in the spec means Linux's defaults: everything.
+        let s = sets.get_or_insert(caps::OciSets {
+            bounding: caps::CAP_FULL,
+            effective: caps::CAP_FULL,
+            permitted: caps::CAP_FULL,
+            inheritable: 0,
+            ambient: 0,
+        });
         for name in extra {
             let upper = name.to_ascii_uppercase();
             let full = if upper.starts_with("CAP_") {
@@ -1571,6 +1581,32 @@ fn parse_interval(v: &str) -> Result<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exec_cap_flags_add_to_the_process_sets() {
+        let p: oci_spec::runtime::Process = serde_json::from_value(serde_json::json!({
+            "args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0},
+            "capabilities": {"bounding": ["CAP_CHOWN"], "effective": ["CAP_CHOWN"],
+                             "permitted": ["CAP_CHOWN"]}
+        }))
+        .expect("process");
+        let both = caps::bit(caps::CHOWN) | caps::bit(caps::KILL);
+        assert_eq!(
+            exec_caps(&p, &["kill".into()]).expect("caps"),
+            Some([both, both, both, 0, 0])
+        );
+        assert!(exec_caps(&p, &["CAP_NOPE".into()]).is_err());
+        let plain: oci_spec::runtime::Process = serde_json::from_value(
+            serde_json::json!({"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}}),
+        )
+        .expect("process");
+        assert_eq!(exec_caps(&plain, &[]).expect("caps"), None);
+        let full = caps::CAP_FULL;
+        assert_eq!(
+            exec_caps(&plain, &["CAP_KILL".into()]).expect("caps"),
+            Some([full, full, full, 0, 0])
+        );
+    }
 
     #[test]
     fn signals() {
