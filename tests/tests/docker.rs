@@ -617,3 +617,40 @@ fn bridge_network_between_containers_and_a_published_port() {
         "hello from rvisor\n"
     );
 }
+
+/// Binding a low port as a user follows the container's
+/// net.ipv4.ip_unprivileged_port_start as under runc: docker sets it to 0,
+/// `--sysctl` can set it back to 1024 (then only CAP_NET_BIND_SERVICE,
+/// which a user does not have, binds port 80).
+#[test]
+fn unprivileged_ports_follow_the_containers_sysctl() {
+    let script = [
+        "sh",
+        "-c",
+        "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; \
+         timeout 1 nc -l -p 80 2>&1; echo status=$?",
+    ];
+    for opts in [
+        &["-u", "1000"][..],
+        &[
+            "-u",
+            "1000",
+            "--sysctl",
+            "net.ipv4.ip_unprivileged_port_start=1024",
+        ][..],
+    ] {
+        let mut runc = vec!["run", "--rm", "--runtime=runc"];
+        runc.extend_from_slice(opts);
+        runc.push(IMAGE);
+        runc.extend_from_slice(&script);
+        let want = docker(&runc);
+        let got = run_rvisor(opts, &script);
+        assert_eq!(
+            stdout(&got),
+            stdout(&want),
+            "options {opts:?}\n{}\n{}",
+            show("runc", &want),
+            show("rvisor", &got)
+        );
+    }
+}

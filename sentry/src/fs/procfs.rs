@@ -89,6 +89,8 @@ enum Gen {
     Uuid,
     BootId,
     Text(&'static str),
+    /// net.ipv4.ip_unprivileged_port_start as the sandbox enforces it.
+    UnprivilegedPortStart,
     /// A file of the host's /proc/net for the sandbox's network namespace
     /// (index into [`HOST_NET_FILES`]).
     HostNet(usize),
@@ -158,6 +160,11 @@ const STATIC: &[(&str, StaticKind)] = &[
     ("sys/kernel/version", StaticKind::File(Gen::KernelVersion)),
     ("sys/net", StaticKind::Dir),
     ("sys/net/core", StaticKind::Dir),
+    ("sys/net/ipv4", StaticKind::Dir),
+    (
+        "sys/net/ipv4/ip_unprivileged_port_start",
+        StaticKind::File(Gen::UnprivilegedPortStart),
+    ),
     (
         "sys/net/core/somaxconn",
         StaticKind::File(Gen::Text("4096\n")),
@@ -744,6 +751,7 @@ impl ProcFs {
                 names.iter().map(|n| format!("nodev\t{n}\n")).collect()
             }
             Gen::Hostname => format!("{}\n", lock(&k.hostname)?),
+            Gen::UnprivilegedPortStart => format!("{}\n", k.config.unprivileged_port_start),
             Gen::Domainname => format!("{}\n", lock(&k.domainname)?),
             Gen::OsRelease => format!("{}\n", k.config.release),
             Gen::KernelVersion => format!("{}\n", k.config.version),
