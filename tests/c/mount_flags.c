@@ -136,6 +136,9 @@ int main(int argc, char **argv) {
     printf("mmap exec on noexec: %s\n", m == MAP_FAILED ? errname(errno) : "ok");
     m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
     printf("mmap read on noexec: %s\n", m == MAP_FAILED ? errname(errno) : "ok");
+    if (m != MAP_FAILED)
+        printf("mprotect exec on noexec: %s\n",
+               mprotect(m, 4096, PROT_READ | PROT_EXEC) ? errname(errno) : "ok");
     close(fd);
     fd = open(progs[1], O_RDONLY);
     m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);

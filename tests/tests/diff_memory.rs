@@ -13,3 +13,4 @@ diff_test!(crash_null, "crash_null");
 diff_test!(crash_null_static, "crash_null", ["-static"]);
 diff_test!(div_zero, "div_zero");
 diff_test!(div_zero_caught, "div_zero", [], ["catch"]);
+diff_test!(mprotect_limits, "mprotect_limits");

@@ -2474,6 +2474,7 @@ mod tests {
                     dev: 0x803,
                     ino: 1234,
                     offset: 0,
+                    max_prot: 7,
                 },
             },
             Vma {

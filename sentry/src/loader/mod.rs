@@ -277,6 +277,7 @@ fn map_image(
                 dev: attr.dev,
                 ino: attr.ino,
                 offset: file_start_off,
+                max_prot: (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u32,
             },
         });
         if seg_end > file_end && file_end > start {

@@ -46,6 +46,10 @@ pub enum VmaName {
         ino: u64,
         /// File offset of `start`.
         offset: u64,
+        /// The PROT_* bits mprotect may grant (Linux's VM_MAYWRITE and
+        /// VM_MAYEXEC): no PROT_WRITE for a shared mapping of a file not
+        /// open for writing, no PROT_EXEC for a file on a noexec mount.
+        max_prot: u32,
     },
     /// The brk heap.
     Heap,
@@ -154,6 +158,18 @@ impl MmInner {
             nv.end = e;
             nv.prot = prot;
             self.insert(nv);
+        }
+        Ok(())
+    }
+
+    /// EACCES if a file mapping in [start, end) may not get `prot` (see
+    /// `VmaName::File::max_prot`).
+    pub fn check_protect(&self, start: u64, end: u64, prot: u32) -> SysResult<()> {
+        let denied = self.vmas.range(..end).filter(|(_, v)| v.end > start).any(
+            |(_, v)| matches!(v.name, VmaName::File { max_prot, .. } if prot & !max_prot != 0),
+        );
+        if denied {
+            return Err(Errno::EACCES);
         }
         Ok(())
     }
@@ -279,6 +295,7 @@ pub fn maps_line(v: &Vma) -> String {
             dev,
             ino,
             offset,
+            ..
         } => (
             *offset,
             *dev,

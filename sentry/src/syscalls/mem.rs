@@ -201,11 +201,20 @@ fn mmap_inner(
         }
         None => Vec::new(),
     };
+    let noexec = file.location.as_ref().is_some_and(|l| l.mount.noexec());
+    let max_prot = libc::PROT_READ as u32
+        | if !shared || file.writable() {
+            libc::PROT_WRITE as u32
+        } else {
+            0
+        }
+        | if noexec { 0 } else { libc::PROT_EXEC as u32 };
     let name = VmaName::File {
         path,
         dev: attr.dev,
         ino: attr.ino,
         offset: off,
+        max_prot,
     };
     if let Some(hfd) = file.ops.host_mmap_fd() {
         // The host file's own pages, shared with the page cache.
@@ -303,6 +312,7 @@ pub fn sys_mprotect(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if !m.is_mapped(a[0], end) {
         return Err(Errno::ENOMEM);
     }
+    m.check_protect(a[0], end, prot)?;
     mm::host_call(
         &ctx.stub,
         libc::SYS_mprotect,
