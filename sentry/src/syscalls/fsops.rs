@@ -9,23 +9,13 @@ use super::file::files;
 use super::notify;
 use super::path::{fs_ctx, resolve_at};
 use super::perm;
+use super::perm::creds;
 use crate::fs::inotify;
 use crate::fs::vfs::Location;
 use crate::fs::SetAttr;
 use crate::kernel::caps;
 use crate::kernel::task::TaskCtx;
 use crate::{Errno, SysResult};
-
-fn creds(ctx: &TaskCtx) -> SysResult<crate::kernel::Creds> {
-    Ok(ctx
-        .task
-        .tg
-        .inner
-        .lock()
-        .map_err(|_| Errno::EIO)?
-        .creds
-        .clone())
-}
 
 /// Resolves the parent directory of `path` (relative to `dirfd`) and the
 /// final name, checking write+search permission and a writable mount.

@@ -194,14 +194,7 @@ fn check_bind_port(ctx: &TaskCtx, a: &SockAddr) -> SysResult<()> {
     if port == 0 || port >= ctx.kernel().config.unprivileged_port_start {
         return Ok(());
     }
-    let capable = ctx
-        .task
-        .tg
-        .inner
-        .lock()
-        .map(|g| g.creds.capable(crate::kernel::caps::NET_BIND_SERVICE))
-        .map_err(|_| Errno::EIO)?;
-    if !capable {
+    if !super::perm::capable(ctx, crate::kernel::caps::NET_BIND_SERVICE)? {
         return Err(Errno::EACCES);
     }
     Ok(())

@@ -44,13 +44,7 @@ pub fn sys_setpriority(ctx: &mut TaskCtx, a: [u64; 6]) -> SysResult<u64> {
     if nice == 0 {
         return Ok(0);
     }
-    let capable = ctx
-        .task
-        .tg
-        .inner
-        .lock()
-        .map(|g| g.creds.capable(crate::kernel::caps::SYS_NICE))
-        .unwrap_or(false);
+    let capable = super::perm::capable(ctx, crate::kernel::caps::SYS_NICE).unwrap_or(false);
     if nice < 0 && !capable {
         return Err(Errno::EACCES);
     }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::path::resolve_at;
+use super::perm::capable;
 use crate::fs::gofer::GoferInode;
 use crate::fs::procfs::new_procfs;
 use crate::fs::sysfs::new_sysfs;
@@ -45,18 +46,6 @@ const ACCEPTED: u64 = libc::MS_RDONLY
     | libc::MS_MOVE
     | libc::MS_REC
     | PROPAGATION;
-
-/// Whether the caller holds capability `cap`.
-fn capable(ctx: &TaskCtx, cap: u32) -> SysResult<bool> {
-    Ok(ctx
-        .task
-        .tg
-        .inner
-        .lock()
-        .map_err(|_| Errno::EIO)?
-        .creds
-        .capable(cap))
-}
 
 /// A string argument of mount(2) (type, source): at most PATH_MAX bytes
 /// with its NUL, else EINVAL (Linux's `strndup_user`).

@@ -8,6 +8,7 @@ use rvisor_syscalls::abi::{Stat, Statx, StatxTimestamp};
 use super::file::{files, install};
 use super::notify;
 use super::perm;
+use super::perm::creds;
 use crate::fs::inotify;
 use crate::fs::vfs::Location;
 use crate::fs::{Attr, OpenFile};
@@ -93,17 +94,6 @@ pub fn resolve_at(
 pub fn searcher(ctx: &TaskCtx) -> SysResult<impl Fn(&crate::fs::Attr) -> bool> {
     let c = creds(ctx)?;
     Ok(move |a: &crate::fs::Attr| super::perm::may_access(&c, a, super::perm::X))
-}
-
-fn creds(ctx: &TaskCtx) -> SysResult<crate::kernel::Creds> {
-    Ok(ctx
-        .task
-        .tg
-        .inner
-        .lock()
-        .map_err(|_| Errno::EIO)?
-        .creds
-        .clone())
 }
 
 const OPEN_FLAGS: u32 = (libc::O_ACCMODE

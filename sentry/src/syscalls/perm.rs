@@ -1,7 +1,34 @@
 //! Discretionary access checks against the sandbox credentials.
 
 use crate::fs::Attr;
+use crate::kernel::task::TaskCtx;
 use crate::kernel::{caps, Creds};
+use crate::{Errno, SysResult};
+
+/// The calling process's credentials (a copy).
+pub fn creds(ctx: &TaskCtx) -> SysResult<Creds> {
+    Ok(ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .creds
+        .clone())
+}
+
+/// Whether the calling process holds capability `cap` (a `caps::*`
+/// number) in its effective set.
+pub fn capable(ctx: &TaskCtx, cap: u32) -> SysResult<bool> {
+    Ok(ctx
+        .task
+        .tg
+        .inner
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .creds
+        .capable(cap))
+}
 
 /// Read permission bit.
 pub const R: u32 = 4;

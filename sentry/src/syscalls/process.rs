@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use rvisor_syscalls::abi::{Rlimit, Rusage, Siginfo, Sysinfo, Timeval, Tms, Utsname};
 
+use super::perm::creds;
 use crate::fs::FdTable;
 use crate::kernel::caps;
 use crate::kernel::task::{new_group_inner, ExitKind, TaskCtx};
@@ -36,17 +37,6 @@ pub fn sys_getppid(ctx: &mut TaskCtx, _a: [u64; 6]) -> SysResult<u64> {
         .as_ref()
         .and_then(|p| p.upgrade());
     Ok(p.map(|p| p.tgid as u64).unwrap_or(0))
-}
-
-fn creds(ctx: &TaskCtx) -> SysResult<crate::kernel::Creds> {
-    Ok(ctx
-        .task
-        .tg
-        .inner
-        .lock()
-        .map_err(|_| Errno::EIO)?
-        .creds
-        .clone())
 }
 
 /// getuid.

@@ -41,12 +41,7 @@ fn ends(end: &TtyEnd<'_>) -> (Arc<Terminal>, bool) {
 /// Whether the caller holds CAP_SYS_ADMIN (stealing a controlling
 /// terminal, TIOCSTI).
 fn privileged(ctx: &TaskCtx) -> bool {
-    ctx.task
-        .tg
-        .inner
-        .lock()
-        .map(|g| g.creds.capable(crate::kernel::caps::SYS_ADMIN))
-        .unwrap_or(false)
+    super::perm::capable(ctx, crate::kernel::caps::SYS_ADMIN).unwrap_or(false)
 }
 
 /// `new_encode_dev` of a slave's device number.

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use super::file::files;
 use super::path::resolve_at;
 use super::perm;
+use super::perm::creds;
 use crate::fs::xattr::{self, Namespace};
 use crate::fs::{Attr, Inode};
 use crate::kernel::caps;
@@ -47,17 +48,6 @@ struct Target {
     attr: Attr,
     /// It is on a read-only mount.
     readonly: bool,
-}
-
-fn creds(ctx: &TaskCtx) -> SysResult<Creds> {
-    Ok(ctx
-        .task
-        .tg
-        .inner
-        .lock()
-        .map_err(|_| Errno::EIO)?
-        .creds
-        .clone())
 }
 
 /// Reads an attribute name: at most 255 bytes plus the NUL, else
